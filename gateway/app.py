@@ -1,0 +1,187 @@
+"""The API gateway: bearer key → principal, token bucket, forwarding.
+
+Not built on :func:`shared.service.create_service_app`: the gateway is the
+public door, so it checks bearer keys rather than internal signatures; it
+shares the error envelope, the ops endpoints and metrics, and the Redis and
+AMQP contexts with every other process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Final
+
+import orjson
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from gateway.docs import render_docs
+from gateway.forwarding import client_of, request_id
+from gateway.invalidation import invalidation_ctx
+from gateway.keys import DOCS_HTML, OPENAPI_JSON, PRINCIPALS, ROUTER, UPSTREAMS
+from gateway.openapi import build_document
+from gateway.principals import AccountsUnavailable, PrincipalStore, Refused, bearer_key
+from gateway.proxy import forward, gateway_error
+from gateway.routing import ACCOUNTS, COMPAT_PREFIX, LINKS, Router
+from gateway.upstreams import Upstream, new_session
+from shared import identity
+from shared.amqp import amqp_ctx
+from shared.appkeys import REDIS, SERVICE_NAME, SETTINGS
+from shared.envelope import error_middleware
+from shared.observability import add_ops_routes, metrics_middleware, setup_metrics
+from shared.redis_ctx import redis_ctx
+from shared.settings import Settings
+
+log = logging.getLogger("gateway")
+
+MISSING_KEY: Final = "Missing API key: send it as 'Authorization: Bearer <API key>'."
+INVALID_KEY: Final = "Invalid API key: it is unknown, revoked or expired."
+ACCOUNTS_DOWN: Final = "The API key cannot be checked right now. Please retry later."
+
+
+async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: one pooled session per service, and the principal store
+    (which asks the accounts service over the same pool)."""
+    settings = app[SETTINGS]
+    upstreams = {
+        ACCOUNTS: Upstream(ACCOUNTS, settings.accounts_url, new_session(settings)),
+        LINKS: Upstream(LINKS, settings.links_url, new_session(settings)),
+    }
+    app[UPSTREAMS] = upstreams
+    app[PRINCIPALS] = PrincipalStore(app[REDIS], settings, upstreams[ACCOUNTS].session)
+    try:
+        yield
+    finally:
+        for upstream in upstreams.values():
+            await upstream.session.close()
+
+
+async def too_large(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return None
+
+
+async def api(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings = app[SETTINGS]
+    rid = request_id(request)
+    client = client_of(request, settings.trusted_proxy_hops)
+    authorization = request.headers.get("Authorization")
+    try:
+        outcome = await app[PRINCIPALS].authenticate(authorization, client.ip)
+    except AccountsUnavailable as exc:
+        log.warning("cannot check an API key: %s (request %s)", exc, rid)
+        return gateway_error(503, ACCOUNTS_DOWN, rid)
+    except RedisError as exc:
+        log.error("Redis unavailable: %r (request %s)", exc, rid)
+        return gateway_error(503, None, rid)
+    if isinstance(outcome, Refused):
+        rate = outcome.rate(time.time())
+        if outcome.throttled:
+            headers = {**rate.headers(), "Retry-After": str(rate.retry_after)}
+            return gateway_error(429, None, rid, headers)
+        headers = {**rate.headers(), "WWW-Authenticate": 'Bearer realm="api"'}
+        message = MISSING_KEY if bearer_key(authorization) is None else INVALID_KEY
+        return gateway_error(401, message, rid, headers)
+    limits = outcome.rate.headers()
+    if not outcome.allowed:
+        return gateway_error(
+            429, None, rid, {**limits, "Retry-After": str(outcome.rate.retry_after)}
+        )
+    name = app[ROUTER].upstream(request.raw_path.split("?", 1)[0])
+    if name is None:
+        return gateway_error(404, "No such endpoint.", rid, limits)
+    body = await too_large(request, settings.max_body_bytes)
+    if body is None:
+        return gateway_error(413, None, rid, limits)
+    return await forward(
+        request,
+        app[UPSTREAMS][name],
+        principal=outcome.principal(rid),
+        client=client,
+        rid=rid,
+        body=body,
+        extra_headers=limits,
+    )
+
+
+async def add_contact(request: web.Request) -> web.StreamResponse:
+    """The seed's compatibility endpoint: the body carries the key and an HMAC,
+    which the accounts service checks; the gateway only limits each address."""
+    app = request.app
+    settings = app[SETTINGS]
+    rid = request_id(request)
+    client = client_of(request, settings.trusted_proxy_hops)
+    try:
+        rate = await app[PRINCIPALS].limit_address(
+            client.ip, settings.rate_limit_capacity, settings.rate_limit_window
+        )
+    except RedisError as exc:
+        log.error("Redis unavailable: %r (request %s)", exc, rid)
+        return gateway_error(503, None, rid)
+    limits = rate.headers()
+    if rate.retry_after:
+        return gateway_error(429, None, rid, {**limits, "Retry-After": str(rate.retry_after)})
+    body = await too_large(request, settings.max_body_bytes)
+    if body is None:
+        return gateway_error(413, None, rid, limits)
+    return await forward(
+        request,
+        app[UPSTREAMS][ACCOUNTS],
+        principal=replace(identity.ANONYMOUS, request_id=rid),
+        client=client,
+        rid=rid,
+        body=body,
+        extra_headers=limits,
+    )
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[OPENAPI_JSON],
+        content_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def docs(request: web.Request) -> web.Response:
+    return web.Response(
+        body=request.app[DOCS_HTML],
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[SERVICE_NAME] = "gateway"
+    setup_metrics(app)
+    app[ROUTER] = Router()
+    document = build_document()
+    app[OPENAPI_JSON] = orjson.dumps(document)
+    app[DOCS_HTML] = render_docs(document).encode()
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(amqp_ctx)
+    app.cleanup_ctx.append(upstreams_ctx)
+    app.cleanup_ctx.append(invalidation_ctx)
+    add_ops_routes(app, frozenset({"redis", "amqp"}))
+    app.router.add_get("/api/openapi.json", openapi_json)
+    app.router.add_get("/api/docs", docs)
+    # The whole /v1/ compatibility prefix goes to accounts, which answers the
+    # seed's own 404 envelope for methods it does not know.
+    app.router.add_route("*", COMPAT_PREFIX + "{tail:.*}", add_contact)
+    app.router.add_route("*", "/api", api)
+    app.router.add_route("*", "/api/{tail:.*}", api)
+    return app

@@ -1,0 +1,257 @@
+"""OpenAPI fragment: custom splash pages (API.md section 5) and CTA overlays
+(section 6), served by the links service."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from gateway.openapi.common import (
+    PAGINATION_PARAMETERS,
+    answer,
+    json_body,
+    message,
+    obj,
+    operation,
+    paginated,
+    path_id,
+    ref,
+    success,
+)
+
+SPLASH_TAG: Final = "Splash pages"
+OVERLAY_TAG: Final = "CTA overlays"
+SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
+TAGS: Final[list[dict[str, str]]] = [
+    {
+        "name": SPLASH_TAG,
+        "description": (
+            "Interstitial pages shown before a link's destination (links of type "
+            "`splash-<id>`). Plan: `splash`; `splash.count` limits how many."
+        ),
+    },
+    {
+        "name": OVERLAY_TAG,
+        "description": (
+            "A message or a contact / newsletter form over the framed destination (links of "
+            "type `overlay-<id>`). Plan: `overlay`; `overlay.count` limits how many."
+        ),
+    },
+]
+
+_DATE: Final = {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS`, UTC."}
+_TEXT: Final = {"type": ["string", "null"]}
+_WEB_URL: Final = {
+    "type": ["string", "null"],
+    "format": "uri",
+    "description": "An http or https URL.",
+}
+_COLOR: Final = {"type": "string", "pattern": "^#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})$"}
+OVERLAY_TYPES: Final = ["message", "contact", "newsletter"]
+POSITIONS: Final = ["bottom", "top", "top-left", "top-right", "bottom-left", "bottom-right"]
+
+SPLASH_FIELDS: Final[dict[str, Any]] = {
+    "name": {"type": "string", "maxLength": 100, "description": "Your label for it."},
+    "title": {**_TEXT, "maxLength": 200},
+    "message": {**_TEXT, "maxLength": 5000},
+    "image": {**_WEB_URL, "description": "An http or https URL of a jpg or png image."},
+    "button_text": {**_TEXT, "maxLength": 100},
+    "button_url": _WEB_URL,
+    "delay": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 30,
+        "default": 5,
+        "description": "Seconds before the visitor is sent on.",
+    },
+}
+SPLASH_EXAMPLE: Final = {
+    "name": "Product 1 Promo",
+    "title": "Spring sale",
+    "message": "Thirty percent off, this week only.",
+    "image": "https://cdn.example.com/promo.png",
+    "button_text": "Shop now",
+    "button_url": "https://shop.example.com/sale",
+    "delay": 10,
+}
+OVERLAY_FIELDS: Final[dict[str, Any]] = {
+    "type": {"enum": OVERLAY_TYPES, "default": "message"},
+    "name": {"type": "string", "maxLength": 100},
+    "text": {**_TEXT, "maxLength": 5000},
+    "button_text": {**_TEXT, "maxLength": 100},
+    "button_url": _WEB_URL,
+    "position": {"enum": POSITIONS, "default": "bottom"},
+    "colors": {
+        "type": ["object", "null"],
+        "description": "Colours as #RRGGBB.",
+        "properties": dict.fromkeys(("bg", "text", "button", "button_text"), _COLOR),
+        "additionalProperties": False,
+    },
+    "group": {
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "description": (
+            "contact and newsletter overlays: the contact group submissions join "
+            "(one of your groups, see Contacts)."
+        ),
+    },
+}
+OVERLAY_EXAMPLE: Final = {
+    "type": "contact",
+    "name": "Contact Page",
+    "text": "Leave your details and we call you back.",
+    "button_text": "Send",
+    "position": "bottom-right",
+    "colors": {"bg": "#FFFFFF", "text": "#000000", "button": "#FF0000", "button_text": "#FFFFFF"},
+    "group": 3,
+}
+
+SCHEMAS: Final[dict[str, Any]] = {
+    "SplashListItem": obj(
+        {"id": {"type": "integer"}, "name": {"type": "string"}, "date": _DATE},
+        required=["id", "name", "date"],
+    ),
+    "Splash": obj(
+        {"id": {"type": "integer"}, **SPLASH_FIELDS, "date": _DATE},
+        required=["id", *SPLASH_FIELDS, "date"],
+    ),
+    "OverlayListItem": obj(
+        {
+            "id": {"type": "integer"},
+            "type": {"enum": OVERLAY_TYPES},
+            "name": {"type": "string"},
+            "date": _DATE,
+        },
+        required=["id", "type", "name", "date"],
+    ),
+    "Overlay": obj(
+        {"id": {"type": "integer"}, **OVERLAY_FIELDS, "date": _DATE},
+        required=["id", *OVERLAY_FIELDS, "date"],
+    ),
+}
+
+
+def _op(summary: str, tag: str, **kwargs: Any) -> dict[str, Any]:
+    op = operation(summary, tag=tag, **kwargs)
+    op["security"] = SECURITY
+    return op
+
+
+def _list(
+    path: str, tag: str, summary: str, op_id: str, key: str, item: str, example: Any
+) -> dict[str, Any]:
+    return {
+        path: {
+            "get": _op(
+                summary,
+                tag,
+                operation_id=op_id,
+                parameters=list(PAGINATION_PARAMETERS),
+                responses={
+                    "200": answer(
+                        paginated(key, ref(item)),
+                        example={
+                            "error": 0,
+                            "data": {
+                                "result": 1,
+                                "perpage": 15,
+                                "currentpage": 1,
+                                "nextpage": None,
+                                "maxpage": 1,
+                                key: [example],
+                            },
+                        },
+                    )
+                },
+                errors=(400,),
+            )
+        }
+    }
+
+
+def _crud(
+    name: str, what: str, tag: str, fields: dict[str, Any], example: dict[str, Any], schema: str
+) -> dict[str, Any]:
+    """get / add / update / delete of one kind of page (extension endpoints)."""
+    op = what.replace(" ", "").replace("CTA", "Cta")
+    label = what[0].upper() + what[1:]
+    return {
+        f"/api/{name}/{{id}}": {
+            "get": _op(
+                f"Get a {what} (extension)",
+                tag,
+                operation_id=f"get{op}",
+                parameters=[path_id(what)],
+                responses={
+                    "200": answer(
+                        success({"data": ref(schema)}, required=["data"]),
+                        example={
+                            "error": 0,
+                            "data": {"id": 1, **example, "date": "2020-11-10 18:00:00"},
+                        },
+                    )
+                },
+                errors=(404,),
+            )
+        },
+        f"/api/{name}/add": {
+            "post": _op(
+                f"Create a {what} (extension)",
+                tag,
+                operation_id=f"add{op}",
+                body=json_body(obj(fields, required=["name"]), example=example),
+                responses={
+                    "200": answer(
+                        success({"id": {"type": "integer"}}, required=["id"]),
+                        example={"error": 0, "id": 1},
+                    )
+                },
+                errors=(400, 403),
+            )
+        },
+        f"/api/{name}/{{id}}/update": {
+            "put": _op(
+                f"Update a {what} (extension)",
+                tag,
+                operation_id=f"update{op}",
+                description="Only the fields sent change; `null` clears one. Links follow at once.",
+                parameters=[path_id(what)],
+                body=json_body(obj(fields), example={"name": example["name"]}),
+                responses={"200": message(f"{label} has been updated successfully.")},
+                errors=(400, 404),
+            )
+        },
+        f"/api/{name}/{{id}}/delete": {
+            "delete": _op(
+                f"Delete a {what} (extension)",
+                tag,
+                operation_id=f"delete{op}",
+                parameters=[path_id(what)],
+                responses={"200": message(f"{label} has been deleted successfully.")},
+                errors=(404,),
+            )
+        },
+    }
+
+
+PATHS: Final[dict[str, Any]] = {
+    **_list(
+        "/api/splash",
+        SPLASH_TAG,
+        "List custom splash pages",
+        "listSplash",
+        "splash",
+        "SplashListItem",
+        {"id": 1, "name": "Product 1 Promo", "date": "2020-11-10 18:00:00"},
+    ),
+    **_crud("splash", "splash page", SPLASH_TAG, SPLASH_FIELDS, SPLASH_EXAMPLE, "Splash"),
+    **_list(
+        "/api/overlay",
+        OVERLAY_TAG,
+        "List CTA overlays",
+        "listOverlays",
+        "cta",
+        "OverlayListItem",
+        {"id": 1, "type": "message", "name": "Product 1 Promo", "date": "2020-11-10 18:00:00"},
+    ),
+    **_crud("overlay", "CTA overlay", OVERLAY_TAG, OVERLAY_FIELDS, OVERLAY_EXAMPLE, "Overlay"),
+}

@@ -1,0 +1,46 @@
+"""The accounts service: users, API keys, plans, single sign-on and the
+address book (API.md §2, §11, §12), plus the internal endpoints the gateway
+and the edge call (shared/CONTRACTS.md)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from services.accounts import (
+    account,
+    add_contact_v1,
+    contact_lists,
+    contacts,
+    plans,
+    principals,
+    sso,
+    users,
+)
+from services.accounts.keys import ANALYTICS_HTTP
+from shared.appkeys import SETTINGS
+from shared.service import create_service_app
+from shared.settings import Settings
+
+
+async def analytics_http_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    connector = aiohttp.TCPConnector(limit=32, keepalive_timeout=30)
+    timeout = aiohttp.ClientTimeout(
+        total=settings.upstream_timeout, sock_connect=settings.upstream_connect_timeout
+    )
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        app[ANALYTICS_HTTP] = session
+        yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    # No Redis: nothing here is cached; the gateway caches principals.
+    app = create_service_app(settings, name="accounts", needs=("postgres", "amqp"))
+    app.cleanup_ctx.append(analytics_http_ctx)
+    for module in (account, plans, users, sso, principals, contacts, contact_lists):
+        app.add_routes(module.routes())
+    app.add_routes(add_contact_v1.routes())  # last: it ends with a catch-all under /v1
+    return app

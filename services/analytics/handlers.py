@@ -1,0 +1,175 @@
+"""The stats API (``shared/CONTRACTS.md``, "Analytics internal API").
+
+Callers are the links service, signing with the principal of the user it
+acts for, and services or admins. A user may only ask about themselves:
+another ``owner`` is a 404, exactly like a user that does not exist."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any, Final
+
+from aiohttp import web
+
+from services.analytics import stats
+from services.analytics.stats import INTERVALS, MAX_POINTS, Interval, Range
+from shared.appkeys import PG_POOL
+from shared.dates import parse_datetime, utcnow
+from shared.envelope import BadRequest, Forbidden, NotFound, json_response
+from shared.request_body import path_id, read_body
+from shared.service import principal
+
+routes = web.RouteTableDef()
+
+MAX_LINK_IDS: Final = 1_000
+DEFAULT_SPAN: Final[dict[str, timedelta]] = {
+    "hour": timedelta(days=1),
+    "day": timedelta(days=30),
+    "month": timedelta(days=365),
+}
+# Cells a spreadsheet would run as a formula.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _parse_owner(raw: Any) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 18:
+        value = int(raw.strip())
+    else:
+        raise BadRequest("The parameter 'owner' must be a positive integer.")
+    if value <= 0:
+        raise BadRequest("The parameter 'owner' must be a positive integer.")
+    return value
+
+
+def owner_for(request: web.Request, raw: Any) -> int:
+    """The owner asked about, checked against the caller."""
+    who = principal(request)
+    if who.role == "anonymous":
+        raise Forbidden()
+    if raw is None or raw == "":
+        if who.role == "service":
+            raise BadRequest("The parameter 'owner' is required.")
+        return who.user_id
+    owner = _parse_owner(raw)
+    if who.role == "user" and owner != who.user_id:
+        raise NotFound()
+    return owner
+
+
+def _moment(request: web.Request, name: str) -> Any:
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = parse_datetime(raw)
+    if parsed is None:
+        raise BadRequest(f"The parameter '{name}' must be a date as YYYY-MM-DD HH:MM:SS.")
+    return parsed
+
+
+def requested_range(request: web.Request) -> Range:
+    interval_raw = request.query.get("interval", "day").strip() or "day"
+    if interval_raw not in INTERVALS:
+        raise BadRequest("The parameter 'interval' must be one of: hour, day, month.")
+    interval: Interval = interval_raw
+    end = _moment(request, "to") or utcnow()
+    start = _moment(request, "from") or end - DEFAULT_SPAN[interval]
+    if start >= end:
+        raise BadRequest("The parameter 'from' must be before 'to'.")
+    span = Range.covering(start, end, interval)
+    if len(span.buckets()) > MAX_POINTS:
+        raise BadRequest(
+            f"That range holds more than {MAX_POINTS} {interval}s; choose a larger interval."
+        )
+    return span
+
+
+@routes.get("/internal/stats/links/{link_id}")
+async def link_stats(request: web.Request) -> web.Response:
+    link_id = path_id(request, "link_id")
+    owner = owner_for(request, request.query.get("owner"))
+    async with request.app[PG_POOL].acquire() as conn:
+        return json_response(await stats.link_block(conn, link_id, owner))
+
+
+@routes.get("/internal/stats/links/{link_id}/series")
+async def link_series(request: web.Request) -> web.Response:
+    link_id = path_id(request, "link_id")
+    owner = owner_for(request, request.query.get("owner"))
+    span = requested_range(request)
+    async with request.app[PG_POOL].acquire() as conn:
+        return json_response(await stats.link_series(conn, link_id, owner, span))
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def series_csv(data: dict[str, Any]) -> str:
+    """One CSV: the totals, the series, then each breakdown (no visitor data)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["section", "name", "clicks", "uniqueClicks"])
+    writer.writerow(
+        ["total", f"{data['from']} - {data['to']}", data["clicks"], data["uniqueClicks"]]
+    )
+    for point in data["series"]:
+        writer.writerow([data["interval"], point["date"], point["clicks"], point["uniqueClicks"]])
+    for key, values in data.items():
+        if key.startswith("top") or key == "socialCount":
+            for name, clicks in values.items():
+                writer.writerow([key, _cell(name), clicks, ""])
+    return out.getvalue()
+
+
+@routes.get("/internal/stats/links/{link_id}/export")
+async def link_export(request: web.Request) -> web.Response:
+    link_id = path_id(request, "link_id")
+    owner = owner_for(request, request.query.get("owner"))
+    who = principal(request)
+    if who.role == "user" and not who.has_feature("export"):
+        raise Forbidden("Your plan does not include exporting statistics.")
+    span = requested_range(request)
+    async with request.app[PG_POOL].acquire() as conn:
+        data = await stats.link_series(conn, link_id, owner, span)
+    return web.Response(
+        text=series_csv(data),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="link-{link_id}-stats.csv"'},
+    )
+
+
+@routes.post("/internal/stats/counts")
+async def link_counts(request: web.Request) -> web.Response:
+    body = await read_body(request, allow_empty=False)
+    owner = owner_for(request, body.raw("owner"))
+    raw_ids = body.array("link_ids", required=True, max_items=MAX_LINK_IDS) or []
+    link_ids: list[int] = []
+    for item in raw_ids:
+        if not isinstance(item, int) or isinstance(item, bool) or not 0 < item < 2**63:
+            raise BadRequest("The field 'link_ids' must hold positive integers.")
+        link_ids.append(item)
+    async with request.app[PG_POOL].acquire() as conn:
+        counts = await stats.link_counts(conn, owner, link_ids)
+    return json_response({"counts": counts})
+
+
+@routes.get("/internal/stats/ranking")
+async def link_ranking(request: web.Request) -> web.Response:
+    owner = owner_for(request, request.query.get("owner"))
+    async with request.app[PG_POOL].acquire() as conn:
+        return json_response({"links": await stats.ranking(conn, owner)})
+
+
+@routes.get("/internal/usage/{user_id}")
+async def usage(request: web.Request) -> web.Response:
+    owner = owner_for(request, str(path_id(request, "user_id")))
+    async with request.app[PG_POOL].acquire() as conn:
+        clicks = await stats.clicks_this_month(conn, owner, utcnow().date())
+    return json_response({"clicks_this_month": clicks})

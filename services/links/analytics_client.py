@@ -1,0 +1,148 @@
+"""Calls to the analytics service's internal API (shared/CONTRACTS.md), signed
+with the principal of the user the links service acts for.
+
+Stats are an extra on top of links, never a reason for a links request to
+fail: the lookups answer ``None`` / empty when analytics is slow or down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import aiohttp
+import orjson
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from shared import identity
+from shared.envelope import ApiError
+from shared.identity import Principal
+from shared.settings import Settings
+
+log = logging.getLogger("services.links.analytics")
+
+# Lookups that decorate a links answer give up quickly; relays of a stats
+# request (the whole answer) get the usual upstream timeout.
+LOOKUP_TIMEOUT: Final = 1.5
+
+
+class AnalyticsUnavailable(Exception):
+    pass
+
+
+class AnalyticsClient:
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.session = session
+        self.base = settings.analytics_url
+
+    async def _call(
+        self,
+        who: Principal,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        deadline: float = LOOKUP_TIMEOUT,
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
+        headers = identity.signed_headers(who, self.settings.internal_secret, method, path)
+        data = None
+        if body is not None:
+            data = orjson.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self.session.request(
+                method,
+                self.base + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(
+                    total=deadline,
+                    sock_connect=min(deadline, self.settings.upstream_connect_timeout),
+                ),
+            ) as resp:
+                return resp.status, resp.headers, await resp.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise AnalyticsUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+
+    async def _json(
+        self, who: Principal, method: str, path: str, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        try:
+            status, _, raw = await self._call(who, method, path, **kwargs)
+            if status != 200:
+                log.warning("analytics answered %s to %s %s", status, method, path)
+                return None
+            data = orjson.loads(raw)
+        except AnalyticsUnavailable as exc:
+            log.warning("analytics unavailable: %s", exc)
+            return None
+        except orjson.JSONDecodeError:
+            log.warning("analytics sent a body that is not JSON for %s %s", method, path)
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def link_stats(self, who: Principal, link_id: int) -> dict[str, Any] | None:
+        """The stats block of one link, or ``None`` when analytics cannot say."""
+        return await self._json(
+            who, "GET", f"/internal/stats/links/{link_id}", params={"owner": str(who.user_id)}
+        )
+
+    async def counts(self, who: Principal, link_ids: Sequence[int]) -> dict[int, int]:
+        """Clicks per link (missing = 0); empty when analytics cannot say."""
+        if not link_ids:
+            return {}
+        data = await self._json(
+            who,
+            "POST",
+            "/internal/stats/counts",
+            body={"owner": who.user_id, "link_ids": list(link_ids)},
+        )
+        counts = (data or {}).get("counts")
+        if not isinstance(counts, dict):
+            return {}
+        out: dict[int, int] = {}
+        for key, value in counts.items():
+            if str(key).isdigit() and isinstance(value, int) and not isinstance(value, bool):
+                out[int(key)] = value
+        return out
+
+    async def ranking(self, who: Principal) -> list[tuple[int, int]]:
+        """``(link_id, clicks)``, most clicked first; empty when analytics cannot say."""
+        data = await self._json(
+            who, "GET", "/internal/stats/ranking", params={"owner": str(who.user_id)}
+        )
+        links = (data or {}).get("links")
+        ranked: list[tuple[int, int]] = []
+        for item in links if isinstance(links, list) else []:
+            if (
+                isinstance(item, list)
+                and len(item) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in item)
+            ):
+                ranked.append((item[0], item[1]))
+        return ranked
+
+    async def relay(self, who: Principal, path: str, params: Mapping[str, str]) -> web.Response:
+        """Answer a stats request with analytics' own answer (JSON or CSV)."""
+        try:
+            status, upstream_headers, raw = await self._call(
+                who, "GET", path, params=params, deadline=self.settings.upstream_timeout
+            )
+        except AnalyticsUnavailable as exc:
+            log.warning("analytics unavailable: %s", exc)
+            raise ApiError(
+                503, "Statistics are unavailable right now. Please retry later."
+            ) from exc
+        if status >= 500:
+            raise ApiError(502, "The statistics service failed. Please retry later.")
+        content_type = upstream_headers.get("Content-Type", "application/json")
+        headers = {"Content-Type": content_type}
+        if status == 200 and content_type.startswith("text/csv"):
+            headers["Content-Disposition"] = upstream_headers.get(
+                "Content-Disposition", 'attachment; filename="stats.csv"'
+            )
+        return web.Response(body=raw, status=status, headers=headers)

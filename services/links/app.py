@@ -1,0 +1,95 @@
+"""The links service: links, branded domains (and the resources that follow),
+behind the gateway. The edge (``services/links/edge``) is a separate process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import suppress
+
+import aio_pika
+import aiohttp
+from aiohttp import web
+
+from services.links import link_handlers
+from services.links.analytics_client import AnalyticsClient
+from services.links.crud import add_routes
+from services.links.keys import ANALYTICS, SAFE_FETCHER, TITLES
+from services.links.lifecycle import QUEUE, LifecycleConsumer
+from services.links.resources import RESOURCES
+from services.links.titles import TitleFetcher
+from shared.amqp import declare_events_exchange, name
+from shared.appkeys import AMQP, PG_POOL, SETTINGS
+from shared.events import USER_DELETED
+from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
+from shared.postgres import create_pool
+from shared.safe_fetch import SafeFetcher
+from shared.service import create_service_app
+from shared.settings import Settings
+
+SCHEMA = "links"
+
+
+async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The pool, with this service's schema first on the search path (the
+    shared snapshot SQL names its tables without a schema)."""
+    app[PG_POOL] = await create_pool(
+        app[SETTINGS].database_url, server_settings={"search_path": f"{SCHEMA}, public"}
+    )
+    try:
+        yield
+    finally:
+        await app[PG_POOL].close()
+
+
+async def analytics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One client session for the analytics upstream."""
+    connector = aiohttp.TCPConnector(limit=50, keepalive_timeout=30)
+    async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
+        app[ANALYTICS] = AnalyticsClient(app[SETTINGS], session)
+        yield
+
+
+async def titles_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The SSRF-safe fetcher and the background title tasks that use it."""
+    settings = app[SETTINGS]
+    async with SafeFetcher(allow_private=settings.allow_private_fetch) as fetcher:
+        app[SAFE_FETCHER] = fetcher
+        app[TITLES] = TitleFetcher(app[PG_POOL], fetcher)
+        try:
+            yield
+        finally:
+            await app[TITLES].close()
+
+
+async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Consume ``user.deleted`` from the durable ``links.lifecycle`` queue."""
+    settings = app[SETTINGS]
+    channel = await app[AMQP].channel()
+    await channel.set_qos(prefetch_count=4)
+    exchange = await declare_events_exchange(channel, settings)
+    queue = await channel.declare_queue(name(settings, QUEUE), durable=True)
+    await queue.bind(exchange, routing_key=USER_DELETED)
+    consumer = LifecycleConsumer(app)
+    tag = await queue.consume(consumer.on_message, no_ack=False)
+    try:
+        yield
+    finally:
+        # The connection may be going away already; unacked messages are redelivered.
+        with suppress(aio_pika.exceptions.AMQPError, RuntimeError, ConnectionError):
+            await queue.cancel(tag)
+        await consumer.drain()
+        if not channel.is_closed:
+            await channel.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = create_service_app(settings, name="links", needs=("redis", "amqp"))
+    app.cleanup_ctx.insert(0, postgres_ctx)  # opened first, closed last
+    checks = app[READY_CHECKS]
+    app[READY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1], **checks}
+    app.cleanup_ctx.append(analytics_ctx)
+    app.cleanup_ctx.append(titles_ctx)
+    app.cleanup_ctx.append(lifecycle_ctx)
+    app.router.add_routes(link_handlers.ROUTES)
+    add_routes(app, *RESOURCES)
+    return app

@@ -1,0 +1,13 @@
+"""Typed application keys of the links service (shared ones are in ``shared/appkeys.py``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.links.analytics_client import AnalyticsClient
+from services.links.titles import TitleFetcher
+from shared.safe_fetch import SafeFetcher
+
+ANALYTICS = web.AppKey("analytics", AnalyticsClient)
+SAFE_FETCHER = web.AppKey("safe_fetcher", SafeFetcher)
+TITLES = web.AppKey("titles", TitleFetcher)

@@ -1,0 +1,311 @@
+"""The links API (API.md section 3): list, details, add, update, delete, and the
+stats relays (extension)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from aiohttp import web
+
+from services.links import queries
+from services.links.access import caller, check_quota, require_feature
+from services.links.aliases import ALIAS_RE
+from services.links.destinations import normalize_host
+from services.links.effects import Effects, apply_effects
+from services.links.keys import ANALYTICS, TITLES
+from services.links.link_fields import check_plan, parse_link_fields
+from services.links.link_refs import check_references
+from services.links.link_store import (
+    host_of,
+    insert_link,
+    resolve_domain,
+    short_url,
+    update_link,
+)
+from services.links.rows import Row
+from services.links.targets import rules_as_map
+from shared.appkeys import PG_POOL, SETTINGS
+from shared.countries import country_name
+from shared.dates import format_datetime
+from shared.envelope import BadRequest, NotFound, ok
+from shared.events import LINK_DELETED, LinkDeleted, new_event
+from shared.pagination import Page
+from shared.passwords import hash_password_async
+from shared.request_body import path_id, read_body
+from shared.settings import Settings
+
+MAX_QUERY_LENGTH: Final = 255
+STATS_PARAMS: Final = ("from", "to", "interval")
+
+
+def _link_not_found() -> NotFound:
+    return NotFound("Link not found.")
+
+
+def _list_item(row: Row, base: str, clicks: Mapping[int, int]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "alias": row["alias"],
+        "shorturl": short_url(base, row),
+        "longurl": row["long_url"],
+        "clicks": clicks.get(row["id"], 0),
+        "title": row["title"],
+        "description": row["description"],
+        "date": format_datetime(row["created_at"]),
+    }
+
+
+def _details(row: Row, settings: Settings) -> dict[str, Any]:
+    deeplink = row["deeplink"]
+    return {
+        "id": row["id"],
+        "shorturl": short_url(settings.public_base_url, row),
+        "longurl": row["long_url"],
+        "title": row["title"],
+        "description": row["description"],
+        "location": {
+            country_name(code): url
+            for code, url in rules_as_map(row["geotarget"], "location").items()
+        },
+        "device": rules_as_map(row["devicetarget"], "device"),
+        "language": rules_as_map(row["languagetarget"], "language"),
+        "expiry": format_datetime(row["expires_at"]),
+        "date": format_datetime(row["created_at"]),
+        # Beyond the published shape: everything else the owner set, so that an
+        # update can be checked without guessing.
+        "alias": row["alias"],
+        "domain": row["domain_id"],
+        "status": row["status"],
+        "type": row["type"],
+        "password": row["password_hash"] is not None,
+        "clicklimit": row["click_limit"],
+        "expirationredirect": row["expiration_redirect"],
+        "metatitle": row["meta_title"],
+        "metadescription": row["meta_description"],
+        "metaimage": row["meta_image"],
+        "deeplink": deeplink,
+        "parameters": row["parameters"] or [],
+        "pixels": list(row["pixel_ids"] or []),
+        "channel": row["channel_id"],
+        "campaign": row["campaign_id"],
+        "updated": format_datetime(row["updated_at"]),
+    }
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _parse_short(value: str, settings: Settings) -> tuple[str | None, str] | None:
+    """``short=`` → ``(host or None for any, alias)``; ``None`` when it cannot match a link."""
+    text = value.strip()
+    host: str | None = None
+    if "://" in text:
+        rest = text.split("://", 1)[1]
+        authority, _, path = rest.partition("/")
+        host = normalize_host(authority)
+        if host is None:
+            return None
+        if host == settings.public_host:
+            host = "_"
+        text = path.split("?", 1)[0].split("#", 1)[0].strip("/")
+    if not ALIAS_RE.fullmatch(text):
+        return None
+    return host, text
+
+
+def _wants_title(fields_columns: Mapping[str, Any], url: str) -> bool:
+    return "title" not in fields_columns and url.lower().startswith(("http://", "https://"))
+
+
+async def list_links(request: web.Request) -> web.Response:
+    who = caller(request)
+    settings = request.app[SETTINGS]
+    query = request.query
+    page = Page.from_query(query)
+    order = query.get("order") or "date"
+    if order not in ("date", "clicks"):
+        raise BadRequest("The parameter 'order' must be 'date' or 'clicks'.")
+    q = (query.get("q") or "").strip()
+    if len(q) > MAX_QUERY_LENGTH or "\x00" in q:
+        raise BadRequest(f"The parameter 'q' must be at most {MAX_QUERY_LENGTH} characters.")
+    analytics = request.app[ANALYTICS]
+    pool = request.app[PG_POOL]
+    clicks: dict[int, int] | None = None
+
+    short = query.get("short")
+    if short is not None and short.strip():
+        wanted = _parse_short(short, settings)
+        rows = (
+            []
+            if wanted is None
+            else await pool.fetch(queries.LIST_LINKS_BY_ALIAS, who.user_id, wanted[1], wanted[0])
+        )
+        total = len(rows)
+        rows = rows[page.offset : page.offset + page.limit]
+    else:
+        ranked: list[int] = []
+        if order == "clicks":
+            ranking = await analytics.ranking(who)
+            ranked = [link_id for link_id, _ in ranking]
+            clicks = dict(ranking)
+        pattern = _like_pattern(q) if q else None
+        async with pool.acquire() as conn:
+            total = await conn.fetchval(queries.COUNT_LIST_LINKS, who.user_id, pattern)
+            rows = await conn.fetch(
+                queries.LIST_LINKS, who.user_id, pattern, ranked, page.limit, page.offset
+            )
+    if clicks is None:
+        clicks = await analytics.counts(who, [row["id"] for row in rows])
+    items = [_list_item(row, settings.public_base_url, clicks) for row in rows]
+    return ok(data=page.body("urls", items, total))
+
+
+async def get_link(request: web.Request) -> web.Response:
+    who = caller(request)
+    link_id = path_id(request)
+    row = await request.app[PG_POOL].fetchrow(queries.LINK_BY_ID, link_id, who.user_id)
+    if row is None:
+        raise _link_not_found()
+    stats = await request.app[ANALYTICS].link_stats(who, link_id)
+    return ok(id=link_id, details=_details(row, request.app[SETTINGS]), data=stats)
+
+
+async def add_link(request: web.Request) -> web.Response:
+    who = caller(request)
+    settings = request.app[SETTINGS]
+    body = await read_body(request)
+    fields = parse_link_fields(body, creating=True, default_host=settings.public_host)
+    check_plan(who, fields)
+    values: dict[str, Any] = {**queries.LINK_DEFAULTS, **fields.columns}
+    if fields.password:
+        values["password_hash"] = await hash_password_async(fields.password)
+    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+        domain = await resolve_domain(conn, who.user_id, fields.domain)
+        values["domain_id"] = domain["id"] if domain else None
+        await check_references(conn, who.user_id, fields.columns)
+        await check_quota(conn, who, "links", queries.COUNT_OWNER_LINKS, "links")
+        link_id, alias = await insert_link(conn, who.user_id, values, fields.alias)
+    row = {
+        "alias": alias,
+        "domain_host": domain["host"] if domain else None,
+        "domain_scheme": domain["scheme"] if domain else None,
+    }
+    campaigns = [values["campaign_id"]] if values["campaign_id"] is not None else []
+    await apply_effects(request.app, Effects(links=[(host_of(row), alias)], campaigns=campaigns))
+    if _wants_title(fields.columns, values["long_url"]):
+        request.app[TITLES].schedule(link_id, values["long_url"])
+    return ok(id=link_id, shorturl=short_url(settings.public_base_url, row))
+
+
+async def update_link_handler(request: web.Request) -> web.Response:
+    who = caller(request)
+    link_id = path_id(request)
+    settings = request.app[SETTINGS]
+    body = await read_body(request)
+    fields = parse_link_fields(body, creating=False, default_host=settings.public_host)
+    check_plan(who, fields)
+    password_hash = await hash_password_async(fields.password) if fields.password else None
+    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+        # Referenced objects first, then the link: the order in which deleting a
+        # pixel, page, channel or campaign locks them, so the two cannot deadlock.
+        await check_references(conn, who.user_id, fields.columns)
+        current = await conn.fetchrow(queries.LINK_BY_ID_FOR_UPDATE, link_id, who.user_id)
+        if current is None:
+            raise _link_not_found()
+        values = {column: current[column] for column in queries.LINK_WRITABLE}
+        values.update(fields.columns)
+        if fields.password_sent:
+            values["password_hash"] = password_hash
+        if fields.alias is not None:
+            values["alias"] = fields.alias
+        after = {
+            "alias": values["alias"],
+            "domain_host": current["domain_host"],
+            "domain_scheme": current["domain_scheme"],
+        }
+        if fields.domain is not None:
+            domain = await resolve_domain(conn, who.user_id, fields.domain)
+            values["domain_id"] = domain["id"] if domain else None
+            after["domain_host"] = domain["host"] if domain else None
+            after["domain_scheme"] = domain["scheme"] if domain else None
+        await update_link(conn, link_id, who.user_id, values)
+    effects = Effects(
+        links=[(host_of(current), current["alias"]), (host_of(after), after["alias"])],
+        # The rotators of the campaigns it left or is in (its alias or domain may have moved).
+        campaigns=[c for c in (current["campaign_id"], values["campaign_id"]) if c is not None],
+    )
+    await apply_effects(request.app, effects)
+    if (
+        "long_url" in fields.columns
+        and current["title"] is None
+        and _wants_title(fields.columns, values["long_url"])
+    ):
+        request.app[TITLES].schedule(link_id, values["long_url"])
+    return ok(id=link_id, shorturl=short_url(settings.public_base_url, after))
+
+
+async def delete_link(request: web.Request) -> web.Response:
+    who = caller(request)
+    link_id = path_id(request)
+    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.DELETE_LINK, link_id, who.user_id)
+    if row is None:
+        raise _link_not_found()
+    effects = Effects(
+        links=[(row["host"], row["alias"])],
+        events=[new_event(LINK_DELETED, LinkDeleted(link_id=row["id"], owner_id=row["owner_id"]))],
+        campaigns=[row["campaign_id"]] if row["campaign_id"] is not None else [],
+    )
+    await apply_effects(request.app, effects)
+    return ok(message="Link has been deleted successfully.")
+
+
+async def _owned_link(request: web.Request) -> int:
+    who = caller(request)
+    link_id = path_id(request)
+    found = await request.app[PG_POOL].fetchval(queries.LINK_BY_ID, link_id, who.user_id)
+    if found is None:
+        raise _link_not_found()
+    return link_id
+
+
+def _stats_params(request: web.Request) -> dict[str, str]:
+    params = {"owner": str(caller(request).user_id)}
+    for name in STATS_PARAMS:
+        value = request.query.get(name)
+        if value:
+            if len(value) > 32:
+                raise BadRequest(f"The parameter '{name}' is too long.")
+            params[name] = value
+    return params
+
+
+async def link_series(request: web.Request) -> web.Response:
+    link_id = await _owned_link(request)
+    return await request.app[ANALYTICS].relay(
+        caller(request), f"/internal/stats/links/{link_id}/series", _stats_params(request)
+    )
+
+
+async def link_export(request: web.Request) -> web.Response:
+    require_feature(caller(request), "export", "exporting statistics")
+    link_id = await _owned_link(request)
+    params = _stats_params(request)
+    params.pop("interval", None)
+    return await request.app[ANALYTICS].relay(
+        caller(request), f"/internal/stats/links/{link_id}/export", params
+    )
+
+
+ROUTES: Final = [
+    web.get("/api/urls", list_links),
+    web.get("/api/url/{id}", get_link),
+    web.post("/api/url/add", add_link),
+    web.put("/api/url/{id}/update", update_link_handler),
+    web.delete("/api/url/{id}/delete", delete_link),
+    web.get("/api/url/{id}/stats", link_series),
+    web.get("/api/url/{id}/stats/export", link_export),
+]

@@ -1,0 +1,41 @@
+"""PostgreSQL: one asyncpg pool per process, with JSON codecs, as a cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import orjson
+from aiohttp import web
+
+from shared.appkeys import PG_POOL, SETTINGS
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            type_name,
+            encoder=lambda value: orjson.dumps(value).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
+) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+    )
+    assert pool is not None
+    return pool
+
+
+async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context: the process's pool, closed on shutdown."""
+    app[PG_POOL] = await create_pool(app[SETTINGS].database_url)
+    try:
+        yield
+    finally:
+        await app[PG_POOL].close()

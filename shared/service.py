@@ -1,0 +1,125 @@
+"""The skeleton every internal service shares: error envelope, identity check,
+request metrics, ops endpoints, and the resources it needs as cleanup contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import suppress
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from shared import identity
+from shared.amqp import amqp_ctx
+from shared.appkeys import SERVICE_NAME, SETTINGS
+from shared.envelope import error_middleware, error_response
+from shared.identity import Principal
+from shared.logs import configure_logging
+from shared.observability import OPS_PATHS, add_ops_routes, metrics_middleware, setup_metrics
+from shared.postgres import postgres_ctx
+from shared.redis_ctx import redis_ctx
+from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
+
+log = logging.getLogger("shared.service")
+
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+RESOURCE_CONTEXTS: dict[str, Callable[[web.Application], AsyncIterator[None]]] = {
+    "postgres": postgres_ctx,
+    "redis": redis_ctx,
+    "amqp": amqp_ctx,
+}
+
+
+def principal(request: web.Request) -> Principal:
+    """The verified caller of an internal service request."""
+    return request[PRINCIPAL_KEY]
+
+
+def identity_middleware(
+    secret: str, public_prefixes: tuple[str, ...] = ()
+) -> Callable[[web.Request, Handler], object]:
+    """Refuse every request that does not carry a valid gateway signature."""
+
+    @web.middleware
+    async def check_identity(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path in OPS_PATHS or path.startswith(public_prefixes):
+            return await handler(request)
+        found = identity.verify(
+            request.headers.get(identity.HEADER),
+            secret,
+            request.method,
+            request.raw_path.split("?", 1)[0],
+        )
+        if found is None:
+            return error_response(403, "This service only answers requests signed by the gateway.")
+        request[PRINCIPAL_KEY] = found
+        return await handler(request)
+
+    return check_identity
+
+
+def create_service_app(
+    settings: Settings,
+    *,
+    name: str,
+    needs: Iterable[str] = ("postgres", "redis", "amqp"),
+    verify_identity: bool = True,
+    public_prefixes: tuple[str, ...] = (),
+) -> web.Application:
+    """A new application with the shared middlewares, ops routes and resources.
+
+    ``needs`` names the resources to open (``postgres``, ``redis``, ``amqp``);
+    each becomes a cleanup context and a ``/ready`` check."""
+    middlewares: list[object] = [metrics_middleware, error_middleware]
+    if verify_identity:
+        middlewares.append(identity_middleware(settings.internal_secret, public_prefixes))
+    app = web.Application(
+        middlewares=middlewares,  # type: ignore[arg-type]
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[SERVICE_NAME] = name
+    setup_metrics(app)
+    resources = frozenset(needs)
+    for resource in ("postgres", "redis", "amqp"):  # opened in this order, closed in reverse
+        if resource in resources:
+            app.cleanup_ctx.append(RESOURCE_CONTEXTS[resource])
+    add_ops_routes(app, resources)
+    return app
+
+
+def install_uvloop() -> None:
+    with suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def serve(
+    app_factory: Callable[[Settings], web.Application],
+    *,
+    name: str,
+    port: Callable[[Settings], int],
+    settings: Settings | None = None,
+) -> None:
+    """Run one process: settings from the environment, uvloop, graceful shutdown."""
+    settings = settings or Settings.from_env()
+    configure_logging(name, settings.log_level, settings.log_format)
+    if settings.internal_secret == DEFAULT_INTERNAL_SECRET:
+        log.warning("INTERNAL_SECRET is the development default; set it in production")
+    install_uvloop()
+    app = app_factory(settings)
+    log.info("starting %s on %s:%s", name, settings.host, port(settings))
+    web.run_app(
+        app,
+        host=settings.host,
+        port=port(settings),
+        access_log=None,
+        print=None,
+        shutdown_timeout=10,
+        handle_signals=True,
+        reuse_port=True,
+    )

@@ -1,0 +1,188 @@
+"""One settings object per process, read from the environment once and passed
+into ``create_app``. Nothing else in the code base reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_INTERNAL_SECRET = "dev-internal-secret-change-me"  # noqa: S105 - dev default, warned about at start
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    return raw if raw else None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/shortener"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    public_base_url: str = "http://localhost:8080"
+    internal_secret: str = DEFAULT_INTERNAL_SECRET
+
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    edge_port: int = 8080
+    accounts_port: int = 8101
+    links_port: int = 8102
+    analytics_port: int = 8103
+
+    # Where the gateway (and services calling each other) find the services.
+    accounts_url: str = "http://127.0.0.1:8101"
+    links_url: str = "http://127.0.0.1:8102"
+    analytics_url: str = "http://127.0.0.1:8103"
+
+    # Namespaces, so that test runs (or two deployments) sharing one Redis or
+    # one broker never see each other's keys, exchanges or queues.
+    redis_prefix: str = "sl:"
+    amqp_prefix: str = "sl."
+
+    geoip_db: str | None = None
+    trusted_country_header: str | None = None
+
+    log_level: str = "INFO"
+    log_format: str = "json"  # "json" or "text"
+
+    max_body_bytes: int = 1024 * 1024
+    upstream_connect_timeout: float = 2.0
+    upstream_timeout: float = 10.0
+    rate_limit_capacity: int = 30
+    rate_limit_window: int = 60
+    principal_cache_ttl: int = 60
+    auth_failure_limit: int = 20  # failed authentications per client IP per minute
+    # Proxies in front of the gateway whose X-Forwarded-For entries are trusted
+    # (0: the peer address is the client, e.g. when the gateway faces the internet).
+    trusted_proxy_hops: int = 0
+
+    # The edge's click buffer: flushed when it holds this many events or this
+    # many seconds after the first buffered one, whichever comes first.
+    click_batch_size: int = 500
+    click_flush_interval: float = 0.2
+    spool_dir: str = "var/spool"
+    link_cache_size: int = 200_000
+    negative_cache_ttl: float = 2.0
+
+    # Outbound fetches (page titles, QR logos) refuse private and loopback
+    # addresses unless this is set (tests serve fixtures on loopback).
+    allow_private_fetch: bool = False
+
+    # QR codes: logos given as a path are read only from inside this directory
+    # (unset: only URLs); rendered images stay cached this many seconds.
+    qr_logo_dir: str | None = None
+    qr_cache_ttl: int = 86_400
+
+    # The analytics worker: /health, /ready and /metrics on this port (unset: no
+    # HTTP server); a batch is written once it holds this many events or this many
+    # seconds after its first message; at most this many unacknowledged messages
+    # in flight; raw clicks past their plan's retention are purged this often.
+    worker_metrics_port: int | None = None
+    analytics_batch_size: int = 2000
+    analytics_batch_wait: float = 0.25
+    analytics_prefetch: int = 32
+    analytics_purge_interval: float = 3600.0
+
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e: Mapping[str, str] = os.environ if env is None else env
+        d = cls()
+        host = e.get("SERVICE_HOST", d.host)
+        accounts_port = _int(e, "ACCOUNTS_PORT", d.accounts_port)
+        links_port = _int(e, "LINKS_PORT", d.links_port)
+        analytics_port = _int(e, "ANALYTICS_PORT", d.analytics_port)
+        return cls(
+            database_url=e.get("DATABASE_URL", d.database_url),
+            redis_url=e.get("REDIS_URL", d.redis_url),
+            amqp_url=e.get("AMQP_URL", d.amqp_url),
+            public_base_url=e.get("PUBLIC_BASE_URL", d.public_base_url).rstrip("/"),
+            internal_secret=e.get("INTERNAL_SECRET", d.internal_secret),
+            host=host,
+            gateway_port=_int(e, "GATEWAY_PORT", d.gateway_port),
+            edge_port=_int(e, "EDGE_PORT", d.edge_port),
+            accounts_port=accounts_port,
+            links_port=links_port,
+            analytics_port=analytics_port,
+            accounts_url=e.get("ACCOUNTS_URL", f"http://127.0.0.1:{accounts_port}").rstrip("/"),
+            links_url=e.get("LINKS_URL", f"http://127.0.0.1:{links_port}").rstrip("/"),
+            analytics_url=e.get("ANALYTICS_URL", f"http://127.0.0.1:{analytics_port}").rstrip("/"),
+            redis_prefix=e.get("REDIS_PREFIX", d.redis_prefix),
+            amqp_prefix=e.get("AMQP_PREFIX", d.amqp_prefix),
+            geoip_db=_opt(e, "GEOIP_DB"),
+            trusted_country_header=_opt(e, "TRUSTED_COUNTRY_HEADER"),
+            log_level=e.get("LOG_LEVEL", d.log_level).upper(),
+            log_format=e.get("LOG_FORMAT", d.log_format),
+            max_body_bytes=_int(e, "MAX_BODY_BYTES", d.max_body_bytes),
+            upstream_connect_timeout=_float(
+                e, "UPSTREAM_CONNECT_TIMEOUT", d.upstream_connect_timeout
+            ),
+            upstream_timeout=_float(e, "UPSTREAM_TIMEOUT", d.upstream_timeout),
+            rate_limit_capacity=_int(e, "RATE_LIMIT_CAPACITY", d.rate_limit_capacity),
+            rate_limit_window=_int(e, "RATE_LIMIT_WINDOW", d.rate_limit_window),
+            principal_cache_ttl=_int(e, "PRINCIPAL_CACHE_TTL", d.principal_cache_ttl),
+            auth_failure_limit=_int(e, "AUTH_FAILURE_LIMIT", d.auth_failure_limit),
+            trusted_proxy_hops=_int(e, "TRUSTED_PROXY_HOPS", d.trusted_proxy_hops),
+            click_batch_size=_int(e, "CLICK_BATCH_SIZE", d.click_batch_size),
+            click_flush_interval=_float(e, "CLICK_FLUSH_INTERVAL", d.click_flush_interval),
+            spool_dir=e.get("SPOOL_DIR", d.spool_dir),
+            link_cache_size=_int(e, "LINK_CACHE_SIZE", d.link_cache_size),
+            negative_cache_ttl=_float(e, "NEGATIVE_CACHE_TTL", d.negative_cache_ttl),
+            allow_private_fetch=_bool(e, "ALLOW_PRIVATE_FETCH", d.allow_private_fetch),
+            qr_logo_dir=_opt(e, "QR_LOGO_DIR"),
+            qr_cache_ttl=_int(e, "QR_CACHE_TTL", d.qr_cache_ttl),
+            worker_metrics_port=_int(e, "WORKER_METRICS_PORT", 0) or None,
+            analytics_batch_size=_int(e, "ANALYTICS_BATCH_SIZE", d.analytics_batch_size),
+            analytics_batch_wait=_float(e, "ANALYTICS_BATCH_WAIT", d.analytics_batch_wait),
+            analytics_prefetch=_int(e, "ANALYTICS_PREFETCH", d.analytics_prefetch),
+            analytics_purge_interval=_float(
+                e, "ANALYTICS_PURGE_INTERVAL", d.analytics_purge_interval
+            ),
+            extra={k: v for k, v in e.items() if k.startswith("SL_")},
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def public_host(self) -> str:
+        """The default short domain's host (with port), e.g. ``localhost:8080``."""
+        return self.public_base_url.split("://", 1)[-1].split("/", 1)[0].lower()
+
+    @property
+    def spool_path(self) -> Path:
+        return Path(self.spool_dir)
+
+    def redis_key(self, *parts: str | int) -> str:
+        return self.redis_prefix + ":".join(str(p) for p in parts)

@@ -1,0 +1,111 @@
+"""What benchmarks share: an isolated environment, a load generator, and a table."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from shared.migrations import migrate_all
+from shared.settings import Settings
+from tests.support.cleanup import drop_amqp_names, drop_database, drop_redis_keys
+
+
+@asynccontextmanager
+async def bench_settings(**overrides: object) -> AsyncIterator[Settings]:
+    """A migrated database and private Redis/AMQP namespaces for one benchmark."""
+    run = secrets.token_hex(4)
+    base = Settings.from_env()
+    server, _, _ = base.database_url.rpartition("/")
+    spool = tempfile.mkdtemp(prefix="bench-spool-")
+    settings = base.with_overrides(
+        database_url=f"{server}/sl_bench_{run}",
+        redis_prefix=f"b{run}:",
+        amqp_prefix=f"b{run}.",
+        internal_secret=secrets.token_hex(16),
+        spool_dir=spool,
+        log_level="WARNING",
+        **overrides,
+    )
+    await migrate_all(settings.database_url)
+    try:
+        yield settings
+    finally:
+        await drop_redis_keys(settings)
+        await drop_amqp_names(settings)
+        await drop_database(settings.database_url)
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+    def row(self, label: str) -> str:
+        return (
+            f"{label:<34} {self.requests_per_second:>10,.0f} req/s   "
+            f"p50 {self.p50_ms:>6.2f} ms   p99 {self.p99_ms:>6.2f} ms   "
+            f"({self.requests:,} requests, {self.errors} errors)"
+        )
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not match:
+        raise ValueError(f"cannot read wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+async def wrk(
+    url: str,
+    *,
+    connections: int = 64,
+    duration: float = 10,
+    threads: int = 2,
+    headers: Sequence[str] = (),
+) -> LoadResult:
+    """Load ``url`` with wrk (Debian package ``wrk``) and read its latency report."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed: apt-get install wrk")
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for header in headers:
+        args += ["-H", header]
+    proc = await asyncio.create_subprocess_exec(
+        *args, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out_bytes, _ = await proc.communicate()
+    out = out_bytes.decode()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"\s50%\s+(\S+)", out)
+    p99 = re.search(r"\s99%\s+(\S+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not (rps and p50 and p99 and total):
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return LoadResult(
+        float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)), errors
+    )
+
+
+def verdict(label: str, ok: bool, detail: str) -> str:
+    return f"{'PASS' if ok else 'MISS'}  {label}: {detail}"

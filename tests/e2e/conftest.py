@@ -1,0 +1,49 @@
+"""The real processes, started once per test, in this run's namespaces."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.accounts.registration import register
+from shared.passwords import hash_password_async
+from shared.settings import Settings
+from tests.support.system import RunningSystem, with_free_ports
+
+COUNTRY_HEADER = "CF-IPCountry"
+
+
+@pytest.fixture
+async def system(settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
+    # Its own Redis namespace (inside this run's): other suites' failed logins from
+    # 127.0.0.1 must not count against this test's client.
+    own = settings.with_overrides(
+        redis_prefix=f"{settings.redis_prefix}e2e{secrets.token_hex(3)}:",
+        trusted_country_header=COUNTRY_HEADER,
+        click_flush_interval=0.05,
+    )
+    running = RunningSystem(with_free_ports(own), log_dir=tmp_path)
+    try:
+        await running.start()
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def admin_key(pg_pool: asyncpg.Pool) -> str:
+    """An admin made as the bootstrap would (the test database already has users)."""
+    tag = secrets.token_hex(5)
+    async with pg_pool.acquire() as conn, conn.transaction():
+        made = await register(
+            conn,
+            username=f"e2eadmin{tag}",
+            email=f"e2eadmin{tag}@example.com",
+            password_hash=await hash_password_async("admin-pass"),
+            role="admin",
+        )
+    return made.key.key

@@ -1,0 +1,36 @@
+"""Sign-in links live on the short domain: the edge relays them to accounts."""
+
+from __future__ import annotations
+
+import socket
+
+from services.links.edge.app import create_app
+from shared.settings import Settings
+from tests.conftest import ServeApp
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_malformed_token_is_a_404_page(serve_app: ServeApp, settings: Settings) -> None:
+    edge = await serve_app(create_app, settings)
+    resp = await edge.get("/user/login/sso/<script>")
+    assert resp.status == 404
+    assert resp.content_type == "text/html"
+    assert "<script>" not in await resp.text()
+
+
+async def test_accounts_down_is_a_503_page_not_a_hang(
+    serve_app: ServeApp, settings: Settings
+) -> None:
+    edge = await serve_app(
+        create_app, settings.with_overrides(accounts_url=f"http://127.0.0.1:{closed_port()}")
+    )
+    resp = await edge.get("/user/login/sso/" + "a" * 32)
+    assert resp.status == 503
+    assert resp.content_type == "text/html"
+    assert resp.headers["Retry-After"] == "5"

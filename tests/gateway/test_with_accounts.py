@@ -1,0 +1,176 @@
+"""The gateway in front of the real accounts service (Postgres, Redis, RabbitMQ real)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from gateway.app import create_app as create_gateway
+from services.accounts.app import create_app as create_accounts
+from services.accounts.registration import register
+from shared.passwords import hash_password_async
+from shared.settings import Settings
+from tests.conftest import ServeApp
+from tests.gateway.conftest import Gateway, body_of, closed_port
+
+
+@dataclass
+class Platform:
+    gateway: Gateway
+    accounts: TestClient[web.Request, web.Application]
+    admin_key: str
+
+    async def add_user(self, **fields: Any) -> dict[str, Any]:
+        tag = secrets.token_hex(5)
+        body = {"username": f"g{tag}", "email": f"g{tag}@example.com", "password": "pass-123"}
+        resp = await self.gateway.call("POST", "/api/user/add", self.admin_key, json=body | fields)
+        assert resp.status == 200, await resp.text()
+        data: dict[str, Any] = (await body_of(resp))["data"]
+        return data
+
+
+@pytest.fixture
+async def platform(serve_app: ServeApp, settings: Settings, pg_pool: asyncpg.Pool) -> Platform:
+    accounts = await serve_app(
+        create_accounts, settings.with_overrides(analytics_url=f"http://127.0.0.1:{closed_port()}")
+    )
+    gateway_settings = settings.with_overrides(
+        accounts_url=str(accounts.make_url("")).rstrip("/"),
+        links_url=f"http://127.0.0.1:{closed_port()}",
+        auth_failure_limit=10_000,
+        rate_limit_capacity=1000,
+    )
+    gateway = Gateway(await serve_app(create_gateway, gateway_settings), gateway_settings)
+    tag = secrets.token_hex(5)
+    async with pg_pool.acquire() as conn, conn.transaction():
+        made = await register(
+            conn,
+            username=f"admin{tag}",
+            email=f"admin{tag}@example.com",
+            password_hash=await hash_password_async("admin-pass"),
+            role="admin",
+        )
+    return Platform(gateway, accounts, made.key.key)
+
+
+async def test_new_user_uses_their_key(platform: Platform) -> None:
+    user = await platform.add_user()
+    resp = await platform.gateway.get("/api/account", user["apikey"])
+    assert resp.status == 200
+    body = await body_of(resp)
+    assert body["error"] == 0
+    assert body["data"]["username"] == user["username"]
+    assert body["data"]["email"] == user["email"]
+    assert resp.headers["X-RateLimit-Limit"] == "30"  # the seeded plans keep the default
+    assert resp.headers["X-RateLimit-Remaining"] == "29"
+
+
+async def test_regenerated_key_the_old_one_fails_at_once(platform: Platform) -> None:
+    user = await platform.add_user()
+    old = user["apikey"]
+    assert (await platform.gateway.get("/api/account", old)).status == 200  # cached now
+    resp = await platform.gateway.call("POST", "/api/account/apikey/regenerate", old)
+    assert resp.status == 200
+    assert "X-Principal-Invalidate" not in resp.headers
+    new = (await body_of(resp))["apikey"]
+    assert new != old
+    resp = await platform.gateway.get("/api/account", old)
+    assert resp.status == 401
+    assert (await body_of(resp))["error"] == 1
+    resp = await platform.gateway.get("/api/account", new)
+    assert resp.status == 200
+    assert (await body_of(resp))["data"]["id"] == user["id"]
+
+
+async def test_deleted_user_is_401(platform: Platform) -> None:
+    user = await platform.add_user()
+    assert (await platform.gateway.get("/api/account", user["apikey"])).status == 200
+    resp = await platform.gateway.call(
+        "DELETE", f"/api/user/{user['id']}/delete", platform.admin_key
+    )
+    assert resp.status == 200
+    resp = await platform.gateway.get("/api/account", user["apikey"])
+    assert resp.status == 401
+
+
+async def test_plan_with_its_own_rate_applies_at_once(platform: Platform) -> None:
+    user = await platform.add_user()
+    key = user["apikey"]
+    assert (await platform.gateway.get("/api/account", key)).headers["X-RateLimit-Limit"] == "30"
+    resp = await platform.gateway.call(
+        "POST",
+        "/api/plan/add",
+        platform.admin_key,
+        json={"name": f"Tiny {secrets.token_hex(4)}", "free": True, "rate": {"capacity": 2}},
+    )
+    assert resp.status == 200, await resp.text()
+    plan_id = (await body_of(resp))["id"]
+    resp = await platform.gateway.call(
+        "PUT",
+        f"/api/plan/{plan_id}/user/{user['id']}",
+        platform.admin_key,
+        json={"type": "monthly"},
+    )
+    assert resp.status == 200, await resp.text()
+    statuses = []
+    for _ in range(3):
+        resp = await platform.gateway.get("/api/account", key)
+        assert resp.headers["X-RateLimit-Limit"] == "2"
+        statuses.append(resp.status)
+    assert statuses == [200, 200, 429]
+
+
+async def test_non_admin_gets_403_through_the_gateway(platform: Platform) -> None:
+    user = await platform.add_user()
+    resp = await platform.gateway.get("/api/users", user["apikey"])
+    assert resp.status == 403
+    assert (await body_of(resp))["error"] == 1
+
+
+async def test_service_called_directly_refuses(platform: Platform) -> None:
+    user = await platform.add_user()
+    bearer = {"Authorization": f"Bearer {user['apikey']}"}
+    resp = await platform.accounts.get("/api/account", headers=bearer)
+    assert resp.status == 403
+    assert (await body_of(resp))["error"] == 1
+    resp = await platform.accounts.post(
+        "/internal/principal", json={"key_hash": "0" * 64}, headers=bearer
+    )
+    assert resp.status == 403
+    # a signature the client made up is no better
+    forged = {"X-Internal-Identity": "eyJ1aWQiOjF9.deadbeef"}
+    resp = await platform.accounts.get("/api/users", headers=forged)
+    assert resp.status == 403
+
+
+async def test_accounts_stopped_gateway_answers_json_503(platform: Platform) -> None:
+    user = await platform.add_user()
+    cached = user["apikey"]
+    assert (await platform.gateway.get("/api/account", cached)).status == 200
+    other = (await platform.add_user())["apikey"]  # never used: not cached
+
+    await platform.accounts.server.close()
+
+    for key in (cached, other):
+        resp = await platform.gateway.get("/api/account", key)
+        assert resp.status == 503
+        body = await body_of(resp)
+        assert body["error"] == 1
+        assert "retry" in body["message"].lower()
+
+
+async def test_compat_api_is_reached_without_a_bearer_key(platform: Platform) -> None:
+    # A wrong key/hash answers the seed's 401 envelope; an unknown /v1 method its 404.
+    envelope = {"request": {"authentication": {"key": "nope", "hash": "nope"}, "contact": {}}}
+    resp = await platform.gateway.call("POST", "/v1/add-contact/json", json=envelope)
+    assert resp.status == 401
+    assert (await body_of(resp))["response"]["status"]["code"] == 401
+    resp = await platform.gateway.call("POST", "/v1/delete-everything/json", json=envelope)
+    assert resp.status == 404
+    assert (await body_of(resp))["response"]["status"]["code"] == 404

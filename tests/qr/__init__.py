@@ -1,0 +1,1 @@
+"""Tests of the QR rendering core (services/links/qr)."""
