@@ -509,6 +509,7 @@ PATHS: Final[dict[str, Any]] = {
                     }
                 ),
                 required=False,
+                example={"expiration": "2027-12-31 23:59:59"},
             ),
             responses={
                 "200": answer(

@@ -62,6 +62,13 @@ class LinksApi:
         result: dict[str, Any] = data
         return result
 
+    async def create(self, who: Principal, kind: str, **body: Any) -> int:
+        """Add a ``kind`` (pixel, splash, channel, campaign, ...) and answer its id."""
+        status, data = await self.call("POST", f"/api/{kind}/add", who, body)
+        assert status == 200, data
+        created: int = data["id"]
+        return created
+
     async def details(self, who: Principal, link_id: int) -> dict[str, Any]:
         status, data = await self.call("GET", f"/api/url/{link_id}", who)
         assert status == 200, data

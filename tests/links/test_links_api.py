@@ -8,6 +8,18 @@ import pytest
 from tests.links.conftest import LinksApi
 from tests.support import principals
 
+GTM = {"type": "gtmpixel", "name": "Tag manager", "tag": "GTM-ABCDE"}
+BING = {"type": "bing", "name": "Bing", "tag": "12345678"}
+SPLASH = {
+    "name": "Promo",
+    "title": "Spring sale",
+    "message": "Thirty percent off.",
+    "image": "https://cdn.example.com/promo.png",
+    "button_text": "Shop now",
+    "button_url": "https://shop.example.com/sale",
+    "delay": 5,
+}
+
 
 async def stored(pg_pool: asyncpg.Pool, link_id: int) -> asyncpg.Record | None:
     return await pg_pool.fetchrow("SELECT * FROM links.links WHERE id = $1", link_id)
@@ -46,11 +58,15 @@ async def test_add_with_every_parameter_is_stored_and_shown(
     links: LinksApi, pg_pool: asyncpg.Pool
 ) -> None:
     alice = principals.user()
+    pixel_ids = [await links.create(alice, "pixel", **pixel) for pixel in (GTM, BING)]
+    splash_id = await links.create(alice, "splash", **SPLASH)
+    channel_id = await links.create(alice, "channel", name="Newsletter")
+    campaign_id = await links.create(alice, "campaign", name="Launch")
     body = {
         "url": "https://example.com/landing",
         "custom": "every-option",
         "status": "private",
-        "type": "splash-12",
+        "type": f"splash-{splash_id}",
         "password": "s3cret pass",
         "expiry": "2031-05-01 10:00:00",
         "clicklimit": 100,
@@ -60,9 +76,9 @@ async def test_add_with_every_parameter_is_stored_and_shown(
         "metatitle": "Meta title",
         "metadescription": "Meta description",
         "metaimage": "https://cdn.example.com/preview.PNG",
-        "pixels": [3, 4, 3],
-        "channel": 7,
-        "campaign": 8,
+        "pixels": [*pixel_ids, pixel_ids[0]],
+        "channel": channel_id,
+        "campaign": campaign_id,
         "deeplink": {
             "auto": True,
             "apple": "https://apps.apple.com/app/id1",
@@ -81,13 +97,13 @@ async def test_add_with_every_parameter_is_stored_and_shown(
     row = await stored(pg_pool, added["id"])
     assert row is not None
     assert row["status"] == "private"
-    assert row["type"] == "splash-12"
+    assert row["type"] == f"splash-{splash_id}"
     assert row["password_hash"].startswith("scrypt$")
     assert "s3cret" not in row["password_hash"]
     assert row["click_limit"] == 100
-    assert row["pixel_ids"] == [3, 4]
-    assert row["channel_id"] == 7
-    assert row["campaign_id"] == 8
+    assert row["pixel_ids"] == pixel_ids
+    assert row["channel_id"] == channel_id
+    assert row["campaign_id"] == campaign_id
     assert row["geotarget"] == [
         {"location": "CA", "link": "https://example.ca"},
         {"location": "DE", "link": "https://example.de"},
@@ -230,6 +246,8 @@ async def test_update_changes_only_what_is_sent(links: LinksApi, pg_pool: asyncp
 
 async def test_update_null_or_empty_list_clears(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
+    pixel_ids = [await links.create(alice, "pixel", **pixel) for pixel in (GTM, BING)]
+    campaign_id = await links.create(alice, "campaign", name="To clear")
     added = await links.add(
         alice,
         url="https://example.com/a",
@@ -240,12 +258,12 @@ async def test_update_null_or_empty_list_clears(links: LinksApi, pg_pool: asyncp
         devicetarget=[{"device": "Android", "link": "https://example.com/android"}],
         languagetarget=[{"language": "en", "link": "https://example.com/en"}],
         parameters=[{"name": "a", "value": "b"}],
-        pixels=[1, 2],
+        pixels=pixel_ids,
         deeplink={"auto": True, "apple": "https://apps.apple.com/x"},
         metatitle="m",
         type="frame",
         status="private",
-        campaign=3,
+        campaign=campaign_id,
         title="t",
     )
     status, _ = await links.call(

@@ -332,12 +332,24 @@ async def test_plan_gates_also_apply_to_updates(
 
 async def test_business_plan_allows_its_features_only(links: LinksApi) -> None:
     business = principals.user(principals.BUSINESS_LIMITS)
+    pixel_id = await links.create(business, "pixel", type="bing", name="Bing", tag="12345678")
+    splash_id = await links.create(
+        business,
+        "splash",
+        name="Promo",
+        title="Sale",
+        message="Soon.",
+        image="https://cdn.example.com/promo.png",
+        button_text="Shop",
+        button_url="https://shop.example.com",
+        delay=5,
+    )
     added = await links.add(
         business,
         url="https://example.com",
         custom=f"biz-{business.user_id}",
-        pixels=[1],
-        type="splash-1",
+        pixels=[pixel_id],
+        type=f"splash-{splash_id}",
     )
     assert added["id"]
     status, body = await links.call(
