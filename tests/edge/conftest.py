@@ -229,8 +229,8 @@ WriteSnapshot = Callable[..., Awaitable[Link]]
 
 @pytest.fixture
 def write_snapshot(redis_client: aioredis.Redis, settings: Settings) -> WriteSnapshot:
-    """Put a link snapshot straight into Redis (for fields the links service does not
-    resolve yet: pixels, splash, overlay)."""
+    """Put a link snapshot straight into Redis, as the links service would write it,
+    so that edge tests can set any field without going through the links API."""
 
     async def write(url: str = "https://example.com/landing", **fields: Any) -> Link:
         link = Link(10**12 + secrets.randbelow(10**9), new_owner(), new_alias(), "_")
