@@ -12,6 +12,19 @@ from aiohttp import web
 from shared.appkeys import PG_POOL, SETTINGS
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pool connection released without the reset query.
+
+    asyncpg sends ``CLOSE ALL; UNLISTEN *; RESET ALL; pg_advisory_unlock_all()``
+    on every release: a round trip per request. Our services keep no session
+    state (settings come from ``server_settings``, advisory locks are
+    transaction-scoped, nobody LISTENs), and an open transaction is still
+    rolled back on release."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -25,6 +38,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
 ) -> asyncpg.Pool:
+    kwargs.setdefault("connection_class", PooledConnection)
     pool = await asyncpg.create_pool(
         dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
     )

@@ -75,17 +75,27 @@ async def wrk(
     duration: float = 10,
     threads: int = 2,
     headers: Sequence[str] = (),
+    pause_ms: int = 0,
 ) -> LoadResult:
-    """Load ``url`` with wrk (Debian package ``wrk``) and read its latency report."""
+    """Load ``url`` with wrk (Debian package ``wrk``) and read its latency report.
+
+    With ``pause_ms`` each connection waits that long between its requests
+    (wrk's ``delay()`` hook, not counted in the latency): a paced load, for
+    latencies below saturation, where they are not just queueing."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for header in headers:
         args += ["-H", header]
-    proc = await asyncio.create_subprocess_exec(
-        *args, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out_bytes, _ = await proc.communicate()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if pause_ms:
+            script.write(f"function delay()\n  return {int(pause_ms)}\nend\n")
+            script.flush()
+            args += ["-s", script.name]
+        proc = await asyncio.create_subprocess_exec(
+            *args, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out_bytes, _ = await proc.communicate()
     out = out_bytes.decode()
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"\s50%\s+(\S+)", out)
