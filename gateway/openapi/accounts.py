@@ -9,11 +9,14 @@ from typing import Any, Final
 from gateway.openapi.common import (
     PAGINATION_PARAMETERS,
     answer,
+    data_answer,
+    get_operation,
+    id_answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     query,
     ref,
@@ -24,7 +27,6 @@ ACCOUNT_TAG: Final = "Account"
 PLANS_TAG: Final = "Plans"
 USERS_TAG: Final = "Users"
 CONTACTS_TAG: Final = "Contacts"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 ADMIN_ONLY: Final = "Admin only: any other user gets 403."
 
 TAGS: Final[list[dict[str, str]]] = [
@@ -315,16 +317,6 @@ _CONTACT_INPUT: Final = obj(
 )
 
 
-def _op(summary: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, **kwargs)
-    op["security"] = SECURITY
-    return op
-
-
-def _data(schema: dict[str, Any], example: Any, description: str = "Success.") -> dict[str, Any]:
-    return answer(success({"data": schema}, required=["data"]), description, example=example)
-
-
 # The seed's add-contact envelopes.
 _V1_STATUS: Final = obj(
     {
@@ -432,45 +424,38 @@ _V1_ANSWER_EXAMPLE: Final = {
 
 
 def _v1_answer(code: int, text: str) -> dict[str, Any]:
-    return {
-        "description": _V1_ERRORS[code][1],
-        "content": {
-            "application/json": {
-                "schema": _V1_ANSWER,
-                "example": {"response": {"status": {"code": code, "message": text}}},
-            }
-        },
-    }
+    return answer(
+        _V1_ANSWER,
+        _V1_ERRORS[code][1],
+        example={"response": {"status": {"code": code, "message": text}}},
+    )
 
 
 PATHS: Final[dict[str, Any]] = {
     # --- account ---------------------------------------------------------------
     "/api/account": {
-        "get": _op(
+        "get": operation(
             "Get your account",
             tag=ACCOUNT_TAG,
             operation_id="getAccount",
             responses={
-                "200": _data(
+                "200": data_answer(
                     ref("Account"),
                     {
-                        "error": 0,
-                        "data": {
-                            "id": 1,
-                            "email": "sample@domain.com",
-                            "username": "sampleuser",
-                            "avatar": "https://www.gravatar.com/avatar/9a1b2c3d?d=identicon",
-                            "status": "pro",
-                            "expires": "2022-11-15 15:00:00",
-                            "registered": "2020-11-10 18:01:43",
-                        },
+                        "id": 1,
+                        "email": "sample@domain.com",
+                        "username": "sampleuser",
+                        "avatar": "https://www.gravatar.com/avatar/9a1b2c3d?d=identicon",
+                        "status": "pro",
+                        "expires": "2022-11-15 15:00:00",
+                        "registered": "2020-11-10 18:01:43",
                     },
                 )
             },
         )
     },
     "/api/account/update": {
-        "put": _op(
+        "put": operation(
             "Update your email and/or password",
             tag=ACCOUNT_TAG,
             operation_id="updateAccount",
@@ -493,7 +478,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/account/apikey/regenerate": {
-        "post": _op(
+        "post": operation(
             "Regenerate your API key",
             tag=ACCOUNT_TAG,
             operation_id="regenerateApiKey",
@@ -521,7 +506,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/account/secret": {
-        "get": _op(
+        "get": operation(
             "Get your API secret",
             tag=ACCOUNT_TAG,
             operation_id="getApiSecret",
@@ -538,44 +523,31 @@ PATHS: Final[dict[str, Any]] = {
     },
     # --- plans -----------------------------------------------------------------
     "/api/plans": {
-        "get": _op(
+        "get": operation(
             "List plans",
             tag=PLANS_TAG,
             operation_id="listPlans",
             description=ADMIN_ONLY,
             responses={
-                "200": answer(
-                    success({"data": {"type": "array", "items": ref("Plan")}}, required=["data"]),
-                    example={"error": 0, "data": [BUSINESS, STARTER]},
-                )
+                "200": data_answer({"type": "array", "items": ref("Plan")}, [BUSINESS, STARTER])
             },
             errors=(403,),
         )
     },
     "/api/plan/{id}": {
-        "get": _op(
+        "get": get_operation(
             "Get a plan with its API rate",
             tag=PLANS_TAG,
             operation_id="getPlan",
             description="(extension) " + ADMIN_ONLY,
-            parameters=[path_id("plan")],
-            responses={
-                "200": _data(
-                    ref("PlanDetail"),
-                    {
-                        "error": 0,
-                        "data": {
-                            **BUSINESS,
-                            "rate": {"capacity": 30, "window": 60, "default": True},
-                        },
-                    },
-                )
-            },
+            what="plan",
+            schema=ref("PlanDetail"),
+            example={**BUSINESS, "rate": {"capacity": 30, "window": 60, "default": True}},
             errors=(403, 404),
         )
     },
     "/api/plan/add": {
-        "post": _op(
+        "post": operation(
             "Create a plan",
             tag=PLANS_TAG,
             operation_id="addPlan",
@@ -603,7 +575,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/plan/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a plan",
             tag=PLANS_TAG,
             operation_id="updatePlan",
@@ -624,7 +596,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/plan/{planid}/user/{userid}": {
-        "put": _op(
+        "put": operation(
             "Subscribe a user to a plan",
             tag=PLANS_TAG,
             operation_id="subscribeUser",
@@ -648,7 +620,7 @@ PATHS: Final[dict[str, Any]] = {
     },
     # --- users -----------------------------------------------------------------
     "/api/users": {
-        "get": _op(
+        "get": operation(
             "List users",
             tag=USERS_TAG,
             operation_id="listUsers",
@@ -667,28 +639,24 @@ PATHS: Final[dict[str, Any]] = {
                 ),
                 query("page", "(extension) Page, from 1.", {"type": "integer", "minimum": 1}),
             ],
-            responses={
-                "200": answer(
-                    success({"data": {"type": "array", "items": ref("User")}}, required=["data"]),
-                    example={"error": 0, "data": [USER_EXAMPLE]},
-                )
-            },
+            responses={"200": data_answer({"type": "array", "items": ref("User")}, [USER_EXAMPLE])},
             errors=(400, 403),
         )
     },
     "/api/user/{id}": {
-        "get": _op(
+        "get": get_operation(
             "Get a user",
             tag=USERS_TAG,
             operation_id="getUser",
             description=ADMIN_ONLY,
-            parameters=[path_id("user")],
-            responses={"200": _data(ref("User"), {"error": 0, "data": USER_EXAMPLE})},
+            what="user",
+            schema=ref("User"),
+            example=USER_EXAMPLE,
             errors=(403, 404),
         )
     },
     "/api/user/add": {
-        "post": _op(
+        "post": operation(
             "Create a user",
             tag=USERS_TAG,
             operation_id="addUser",
@@ -758,7 +726,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/user/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a user",
             tag=USERS_TAG,
             operation_id="deleteUser",
@@ -770,7 +738,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/user/login/{id}": {
-        "get": _op(
+        "get": operation(
             "Make a single sign-on link for a user",
             tag=USERS_TAG,
             operation_id="loginUser",
@@ -790,7 +758,7 @@ PATHS: Final[dict[str, Any]] = {
     },
     # --- contacts --------------------------------------------------------------
     "/api/contacts": {
-        "get": _op(
+        "get": list_operation(
             "List contacts",
             tag=CONTACTS_TAG,
             operation_id="listContacts",
@@ -804,37 +772,24 @@ PATHS: Final[dict[str, Any]] = {
                 ),
                 query("q", "Contacts whose name, surname, email or gsm contains this."),
             ],
-            responses={
-                "200": answer(
-                    paginated("contacts", ref("Contact")),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 1,
-                            "perpage": 15,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "contacts": [CONTACT_EXAMPLE],
-                        },
-                    },
-                )
-            },
+            key="contacts",
+            item=ref("Contact"),
+            examples=[CONTACT_EXAMPLE],
             errors=(400, 404),
         )
     },
     "/api/contact/{id}": {
-        "get": _op(
+        "get": get_operation(
             "Get a contact",
             tag=CONTACTS_TAG,
             operation_id="getContact",
-            parameters=[path_id("contact")],
-            responses={"200": _data(ref("Contact"), {"error": 0, "data": CONTACT_EXAMPLE})},
-            errors=(404,),
+            what="contact",
+            schema=ref("Contact"),
+            example=CONTACT_EXAMPLE,
         )
     },
     "/api/contact/add": {
-        "post": _op(
+        "post": operation(
             "Add a contact",
             tag=CONTACTS_TAG,
             operation_id="addContact",
@@ -849,17 +804,12 @@ PATHS: Final[dict[str, Any]] = {
                     "custom_fields": [{"id": 1, "value": "27/09/2024"}],
                 },
             ),
-            responses={
-                "200": answer(
-                    success({"id": {"type": "integer"}}, required=["id"]),
-                    example={"error": 0, "id": 12},
-                )
-            },
+            responses={"200": id_answer(12)},
             errors=(400, 404),
         )
     },
     "/api/contact/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a contact",
             tag=CONTACTS_TAG,
             operation_id="updateContact",
@@ -871,7 +821,7 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/contact/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a contact",
             tag=CONTACTS_TAG,
             operation_id="deleteContact",
@@ -881,49 +831,26 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/contact/groups": {
-        "get": _op(
+        "get": list_operation(
             "List contact groups",
             tag=CONTACTS_TAG,
             operation_id="listContactGroups",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated(
-                        "groups",
-                        obj(
-                            {
-                                "id": {"type": "integer"},
-                                "name": {"type": "string"},
-                                "contacts": {"type": "integer", "description": "Members."},
-                                "date": _DATE,
-                            }
-                        ),
-                    ),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 1,
-                            "perpage": 15,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "groups": [
-                                {
-                                    "id": 7,
-                                    "name": "Customers",
-                                    "contacts": 42,
-                                    "date": "2026-11-22 10:00:00",
-                                }
-                            ],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="groups",
+            item=obj(
+                {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "contacts": {"type": "integer", "description": "Members."},
+                    "date": _DATE,
+                }
+            ),
+            examples=[
+                {"id": 7, "name": "Customers", "contacts": 42, "date": "2026-11-22 10:00:00"}
+            ],
         )
     },
     "/api/contact/group/add": {
-        "post": _op(
+        "post": operation(
             "Add a contact group",
             tag=CONTACTS_TAG,
             operation_id="addContactGroup",
@@ -931,17 +858,12 @@ PATHS: Final[dict[str, Any]] = {
                 obj({"name": {"type": "string", "maxLength": 100}}, required=["name"]),
                 example={"name": "Customers"},
             ),
-            responses={
-                "200": answer(
-                    success({"id": {"type": "integer"}}, required=["id"]),
-                    example={"error": 0, "id": 7},
-                )
-            },
+            responses={"200": id_answer(7)},
             errors=(400, 409),
         )
     },
     "/api/contact/group/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a contact group",
             tag=CONTACTS_TAG,
             operation_id="deleteContactGroup",
@@ -952,49 +874,24 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/contact/fields": {
-        "get": _op(
+        "get": list_operation(
             "List custom fields",
             tag=CONTACTS_TAG,
             operation_id="listContactFields",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated(
-                        "fields",
-                        obj(
-                            {
-                                "id": {"type": "integer"},
-                                "name": {"type": "string"},
-                                "type": {"enum": ["text", "number", "date"]},
-                                "date": _DATE,
-                            }
-                        ),
-                    ),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 1,
-                            "perpage": 15,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "fields": [
-                                {
-                                    "id": 1,
-                                    "name": "Birthday",
-                                    "type": "date",
-                                    "date": "2026-11-22 10:00:00",
-                                }
-                            ],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="fields",
+            item=obj(
+                {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "type": {"enum": ["text", "number", "date"]},
+                    "date": _DATE,
+                }
+            ),
+            examples=[{"id": 1, "name": "Birthday", "type": "date", "date": "2026-11-22 10:00:00"}],
         )
     },
     "/api/contact/field/add": {
-        "post": _op(
+        "post": operation(
             "Add a custom field",
             tag=CONTACTS_TAG,
             operation_id="addContactField",
@@ -1008,17 +905,12 @@ PATHS: Final[dict[str, Any]] = {
                 ),
                 example={"name": "Birthday", "type": "date"},
             ),
-            responses={
-                "200": answer(
-                    success({"id": {"type": "integer"}}, required=["id"]),
-                    example={"error": 0, "id": 1},
-                )
-            },
+            responses={"200": id_answer(1)},
             errors=(400, 409),
         )
     },
     "/api/contact/field/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a custom field",
             tag=CONTACTS_TAG,
             operation_id="deleteContactField",
@@ -1030,35 +922,22 @@ PATHS: Final[dict[str, Any]] = {
     },
     # --- the seed's add-contact API -------------------------------------------------
     "/v1/add-contact/json": {
-        "post": {
-            "summary": "Add a contact (compatibility API)",
-            "tags": [CONTACTS_TAG],
-            "operationId": "addContactV1",
-            "description": (
+        "post": operation(
+            "Add a contact (compatibility API)",
+            tag=CONTACTS_TAG,
+            operation_id="addContactV1",
+            description=(
                 'The published "add contact" API, envelopes and codes as published. No bearer '
                 "key: `authentication.key` is your API key and `authentication.hash` the hex "
                 "HMAC-SHA256 of that key under your API secret (`GET /api/account/secret`). "
                 "The HTTP status is `status.code`. Rate-limited per client address."
             ),
-            "security": [],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": _V1_REQUEST, "example": _V1_REQUEST_EXAMPLE}
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "The contact was added.",
-                    "content": {
-                        "application/json": {
-                            "schema": _V1_ANSWER,
-                            "example": _V1_ANSWER_EXAMPLE,
-                        }
-                    },
-                },
+            security=(),
+            body=json_body(_V1_REQUEST, example=_V1_REQUEST_EXAMPLE),
+            responses={
+                "200": answer(_V1_ANSWER, "The contact was added.", example=_V1_ANSWER_EXAMPLE),
                 **{str(code): _v1_answer(code, text) for code, (text, _) in _V1_ERRORS.items()},
             },
-        }
+        )
     },
 }

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any, Final
 
 from gateway.openapi.common import (
-    PAGINATION_PARAMETERS,
     answer,
+    get_operation,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     ref,
     success,
 )
 
 TAG: Final = "Campaigns"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 TAGS: Final[list[dict[str, str]]] = [
     {
         "name": TAG,
@@ -100,54 +99,31 @@ _SAVED: Final = success(
 )
 
 
-def _op(summary: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, tag=TAG, **kwargs)
-    op["security"] = SECURITY
-    return op
-
-
 PATHS: Final[dict[str, Any]] = {
     "/api/campaigns": {
-        "get": _op(
+        "get": list_operation(
             "List campaigns",
+            tag=TAG,
             operation_id="listCampaigns",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated("campaigns", ref("Campaign")),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 1,
-                            "perpage": 15,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "campaigns": [ITEM_EXAMPLE],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="campaigns",
+            item=ref("Campaign"),
+            examples=[ITEM_EXAMPLE],
         )
     },
     "/api/campaign/{id}": {
-        "get": _op(
+        "get": get_operation(
             "Get a campaign (extension)",
+            tag=TAG,
             operation_id="getCampaign",
-            parameters=[path_id("campaign")],
-            responses={
-                "200": answer(
-                    success({"data": ref("Campaign")}, required=["data"]),
-                    example={"error": 0, "data": ITEM_EXAMPLE},
-                )
-            },
-            errors=(404,),
+            what="campaign",
+            schema=ref("Campaign"),
+            example=ITEM_EXAMPLE,
         )
     },
     "/api/campaign/add": {
-        "post": _op(
+        "post": operation(
             "Create a campaign",
+            tag=TAG,
             operation_id="addCampaign",
             body=json_body(
                 obj(_FIELDS, required=["name"]),
@@ -158,8 +134,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/campaign/{campaignid}/assign/{linkid}": {
-        "post": _op(
+        "post": operation(
             "Assign a link to a campaign",
+            tag=TAG,
             operation_id="assignCampaignLink",
             description=(
                 "A link is in one campaign at a time (assigning moves it). Another user's "
@@ -172,8 +149,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/campaign/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a campaign",
+            tag=TAG,
             operation_id="updateCampaign",
             parameters=[path_id("campaign")],
             body=json_body(
@@ -196,8 +174,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/campaign/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a campaign",
+            tag=TAG,
             operation_id="deleteCampaign",
             description="Its links stay, unassigned; its rotator and list page stop at once.",
             parameters=[path_id("campaign")],

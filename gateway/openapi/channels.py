@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any, Final
 
 from gateway.openapi.common import (
+    DATE,
     PAGINATION_PARAMETERS,
     answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     ref,
     success,
 )
 
 TAG: Final = "Channels"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 TAGS: Final[list[dict[str, str]]] = [
     {"name": TAG, "description": "Named, coloured folders of your links and QR codes."}
 ]
@@ -83,65 +83,41 @@ SCHEMAS: Final[dict[str, Any]] = {
                 "type": "string",
                 "description": "A link's short URL; a QR code's image URL.",
             },
-            "date": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS`, UTC."},
+            "date": DATE,
         },
         required=["type", "id", "title", "preview", "link", "date"],
     ),
 }
 
 
-def _op(summary: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, tag=TAG, **kwargs)
-    op["security"] = SECURITY
-    return op
-
-
-def _page(key: str, items: list[Any]) -> dict[str, Any]:
-    return {
-        "error": 0,
-        "data": {
-            "result": len(items),
-            "perpage": 15,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            key: items,
-        },
-    }
-
-
 PATHS: Final[dict[str, Any]] = {
     "/api/channels": {
-        "get": _op(
+        "get": list_operation(
             "List channels",
+            tag=TAG,
             operation_id="listChannels",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated("channels", ref("Channel")),
-                    example=_page("channels", [CHANNEL_EXAMPLE]),
-                )
-            },
-            errors=(400,),
+            key="channels",
+            item=ref("Channel"),
+            examples=[CHANNEL_EXAMPLE],
         )
     },
     "/api/channel/{id}": {
-        "get": _op(
+        "get": list_operation(
             "List a channel's items",
+            tag=TAG,
             operation_id="listChannelItems",
             description="Its links and QR codes, newest first (bio pages do not exist here).",
             parameters=[path_id("channel"), *PAGINATION_PARAMETERS],
-            responses={
-                "200": answer(
-                    paginated("items", ref("ChannelItem")), example=_page("items", ITEM_EXAMPLES)
-                )
-            },
+            key="items",
+            item=ref("ChannelItem"),
+            examples=ITEM_EXAMPLES,
             errors=(400, 404),
         )
     },
     "/api/channel/add": {
-        "post": _op(
+        "post": operation(
             "Create a channel",
+            tag=TAG,
             operation_id="addChannel",
             body=json_body(
                 obj(CHANNEL_FIELDS, required=["name"]),
@@ -165,8 +141,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/channel/{channelid}/assign/{type}/{itemid}": {
-        "post": _op(
+        "post": operation(
             "Assign an item to a channel",
+            tag=TAG,
             operation_id="assignChannelItem",
             description=(
                 "An item is in one channel at a time. `bio` answers 400: bio pages do not "
@@ -189,8 +166,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/channel/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a channel",
+            tag=TAG,
             operation_id="updateChannel",
             parameters=[path_id("channel")],
             body=json_body(
@@ -207,8 +185,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/channel/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a channel",
+            tag=TAG,
             operation_id="deleteChannel",
             description="Its items stay, unassigned.",
             parameters=[path_id("channel")],

@@ -3,12 +3,13 @@
 A fragment is a module ``gateway/openapi/<area>.py`` defining ``PATHS`` (path →
 path item, as in OpenAPI 3.1) and optionally ``SCHEMAS`` (name → schema, placed
 under ``components.schemas``) and ``TAGS`` (``[{"name", "description"}]``).
-The gateway merges every fragment at startup and adds to each ``/api``
-operation what the gateway itself guarantees: bearer authentication, the
-rate-limit headers, and the 401/429/502/503/504 answers. A fragment only
-describes its own endpoints, e.g.::
+:func:`operation` requires bearer authentication unless told otherwise; the
+gateway merges every fragment at startup and adds to each authenticated ``/api``
+operation what the gateway itself guarantees: the rate-limit headers and the
+401/413/429/502/503/504 answers. A fragment only describes its own endpoints,
+e.g.::
 
-    from gateway.openapi.common import message, operation, ref
+    from gateway.openapi.common import message, operation, path_id
 
     PATHS = {
         "/api/pixel/{id}/delete": {
@@ -180,6 +181,13 @@ COMPONENTS: Final[dict[str, Any]] = {
 }
 
 
+# What every /api operation requires unless it says otherwise.
+BEARER_AUTH: Final[Sequence[Mapping[str, Sequence[str]]]] = ({"bearerAuth": ()},)
+
+# `YYYY-MM-DD HH:MM:SS` dates as answered.
+DATE: Final[dict[str, Any]] = {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS`, UTC."}
+
+
 def ref(name: str) -> dict[str, str]:
     """A reference to ``components.schemas[name]``."""
     return {"$ref": f"#/components/schemas/{name}"}
@@ -255,6 +263,21 @@ def paginated(items_key: str, item: Mapping[str, Any], *, example: Any = None) -
     return success({"data": data}, required=["data"], example=example)
 
 
+def page_example(key: str, items: Sequence[Any], *, perpage: int = 15) -> dict[str, Any]:
+    """The example of a one-page list answer holding ``items`` under ``key``."""
+    return {
+        "error": 0,
+        "data": {
+            "result": len(items),
+            "perpage": perpage,
+            "currentpage": 1,
+            "nextpage": None,
+            "maxpage": 1,
+            key: list(items),
+        },
+    }
+
+
 def json_body(
     schema: Mapping[str, Any], *, required: bool = True, example: Any = None
 ) -> dict[str, Any]:
@@ -279,6 +302,20 @@ def message(text: str) -> dict[str, Any]:
     return answer(ref("Message"), text, example={"error": 0, "message": text})
 
 
+def data_answer(schema: Mapping[str, Any], example: Any) -> dict[str, Any]:
+    """A 200 answer ``{"error": 0, "data": <schema>}``; ``example`` is the ``data``."""
+    return answer(
+        success({"data": dict(schema)}, required=["data"]), example={"error": 0, "data": example}
+    )
+
+
+def id_answer(example: int) -> dict[str, Any]:
+    """A 200 answer ``{"error": 0, "id": <the new object's id>}``."""
+    return answer(
+        success({"id": {"type": "integer"}}, required=["id"]), example={"error": 0, "id": example}
+    )
+
+
 def operation(
     summary: str,
     *,
@@ -289,9 +326,11 @@ def operation(
     body: Mapping[str, Any] | None = None,
     errors: Iterable[int] = (),
     operation_id: str | None = None,
+    security: Sequence[Mapping[str, Sequence[str]]] = BEARER_AUTH,
 ) -> dict[str, Any]:
     """One operation; ``errors`` names the endpoint's own failure statuses
-    (the gateway's 401/413/429/502/503/504 are added for every endpoint)."""
+    (the gateway's 401/413/429/502/503/504 are added for every authenticated
+    endpoint). ``security=()`` makes an endpoint public."""
     op: dict[str, Any] = {"summary": summary, "tags": [tag]}
     if operation_id:
         op["operationId"] = operation_id
@@ -304,7 +343,63 @@ def operation(
     op["responses"] = dict(responses)
     for status in errors:
         op["responses"].setdefault(str(status), error_ref(status))
+    op["security"] = [
+        {scheme: list(scopes) for scheme, scopes in requirement.items()} for requirement in security
+    ]
     return op
+
+
+def list_operation(
+    summary: str,
+    *,
+    tag: str,
+    operation_id: str,
+    key: str,
+    item: Mapping[str, Any],
+    examples: Sequence[Any],
+    perpage: int = 15,
+    description: str | None = None,
+    parameters: Sequence[Mapping[str, Any]] = PAGINATION_PARAMETERS,
+    errors: Iterable[int] = (400,),
+) -> dict[str, Any]:
+    """A paginated list: ``data`` holds the pagination and the ``item``s under ``key``;
+    its example is one page of ``examples``."""
+    return operation(
+        summary,
+        tag=tag,
+        operation_id=operation_id,
+        description=description,
+        parameters=parameters,
+        responses={
+            "200": answer(
+                paginated(key, item), example=page_example(key, examples, perpage=perpage)
+            )
+        },
+        errors=errors,
+    )
+
+
+def get_operation(
+    summary: str,
+    *,
+    tag: str,
+    operation_id: str,
+    what: str,
+    schema: Mapping[str, Any],
+    example: Any,
+    description: str | None = None,
+    errors: Iterable[int] = (404,),
+) -> dict[str, Any]:
+    """One object by its id (the path parameter ``id``): ``{"error": 0, "data": <schema>}``."""
+    return operation(
+        summary,
+        tag=tag,
+        operation_id=operation_id,
+        description=description,
+        parameters=[path_id(what)],
+        responses={"200": data_answer(schema, example)},
+        errors=errors,
+    )
 
 
 # The gateway's own endpoints.

@@ -8,11 +8,13 @@ from typing import Any, Final
 from gateway.openapi.common import (
     PAGINATION_PARAMETERS,
     answer,
+    get_operation,
+    id_answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     query,
     ref,
@@ -21,7 +23,6 @@ from gateway.openapi.common import (
 
 LINKS_TAG: Final = "Links"
 DOMAINS_TAG: Final = "Branded domains"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 
 TAGS: Final[list[dict[str, str]]] = [
     {"name": LINKS_TAG, "description": "Short links: create, list, inspect, change, delete."},
@@ -237,6 +238,20 @@ DETAILS_EXAMPLE: Final = {
         "socialCount": {"facebook": 3, "twitter": 1, "instagram": 0, "linkedin": 0, "google": 5},
     },
 }
+DOMAIN_EXAMPLES: Final = [
+    {
+        "id": 1,
+        "domain": "https://domain1.com",
+        "redirectroot": "https://rootdomain.com",
+        "redirect404": "https://rootdomain.com/404",
+    },
+    {
+        "id": 2,
+        "domain": "https://domain2.com",
+        "redirectroot": "https://rootdomain2.com",
+        "redirect404": "https://rootdomain2.com/404",
+    },
+]
 
 SCHEMAS: Final[dict[str, Any]] = {
     "LinkParameters": obj(
@@ -295,23 +310,28 @@ SCHEMAS: Final[dict[str, Any]] = {
 }
 
 _LINK_ERRORS: Final = (400, 403, 404, 409)
-_ADDED: Final = success(
-    {"id": {"type": "integer"}, "shorturl": {"type": "string", "format": "uri"}},
-    required=["id", "shorturl"],
+_ADDED: Final = answer(
+    success(
+        {"id": {"type": "integer"}, "shorturl": {"type": "string", "format": "uri"}},
+        required=["id", "shorturl"],
+    ),
+    example={"error": 0, "id": 1, "shorturl": "https://sho.rt/spring-sale"},
 )
-
-
-def _op(summary: str, tag: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, tag=tag, **kwargs)
-    op["security"] = SECURITY
-    return op
+_PERIOD: Final = (
+    query("from", "First day, `YYYY-MM-DD`."),
+    query("to", "Last day, `YYYY-MM-DD`."),
+)
+_ANALYTICS_DOWN: Final = {
+    "description": "The analytics service is unreachable.",
+    "content": {"application/json": {"schema": ref("Error")}},
+}
 
 
 PATHS: Final[dict[str, Any]] = {
     "/api/urls": {
-        "get": _op(
+        "get": list_operation(
             "List links",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="listLinks",
             parameters=[
                 *PAGINATION_PARAMETERS,
@@ -330,29 +350,15 @@ PATHS: Final[dict[str, Any]] = {
                     {"type": "string", "maxLength": 255},
                 ),
             ],
-            responses={
-                "200": answer(
-                    paginated("urls", ref("LinkListItem")),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 1,
-                            "perpage": 15,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "urls": [LIST_ITEM_EXAMPLE],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="urls",
+            item=ref("LinkListItem"),
+            examples=[LIST_ITEM_EXAMPLE],
         )
     },
     "/api/url/{id}": {
-        "get": _op(
+        "get": operation(
             "Get a link with its statistics",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="getLink",
             description="`data` is `null` when the analytics service cannot answer.",
             parameters=[path_id("link")],
@@ -373,9 +379,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/url/add": {
-        "post": _op(
+        "post": operation(
             "Shorten a link",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="addLink",
             description=(
                 "More links than the plan's `links` quota, or an option the plan lacks: 403."
@@ -383,38 +389,28 @@ PATHS: Final[dict[str, Any]] = {
             body=json_body(
                 {"allOf": [ref("LinkParameters"), {"required": ["url"]}]}, example=LINK_EXAMPLE
             ),
-            responses={
-                "200": answer(
-                    _ADDED,
-                    example={"error": 0, "id": 1, "shorturl": "https://sho.rt/spring-sale"},
-                )
-            },
+            responses={"200": _ADDED},
             errors=_LINK_ERRORS,
         )
     },
     "/api/url/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a link",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="updateLink",
             parameters=[path_id("link")],
             body=json_body(
                 ref("LinkParameters"),
                 example={"url": "https://www.example.com/new", "geotarget": None, "pixels": []},
             ),
-            responses={
-                "200": answer(
-                    _ADDED,
-                    example={"error": 0, "id": 1, "shorturl": "https://sho.rt/spring-sale"},
-                )
-            },
+            responses={"200": _ADDED},
             errors=_LINK_ERRORS,
         )
     },
     "/api/url/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a link",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="deleteLink",
             description="The alias stops resolving at once.",
             parameters=[path_id("link")],
@@ -423,14 +419,13 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/url/{id}/stats": {
-        "get": _op(
+        "get": operation(
             "Clicks over time (extension)",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="linkStatsSeries",
             parameters=[
                 path_id("link"),
-                query("from", "First day, `YYYY-MM-DD`."),
-                query("to", "Last day, `YYYY-MM-DD`."),
+                *_PERIOD,
                 query("interval", "Bucket size.", {"enum": ["hour", "day", "month"]}),
             ],
             responses={
@@ -438,24 +433,20 @@ PATHS: Final[dict[str, Any]] = {
                     success({"data": {"type": "array"}}),
                     example={"error": 0, "data": [["2026-11-22", 12], ["2026-11-23", 30]]},
                 ),
-                "503": {
-                    "description": "The analytics service is unreachable.",
-                    "content": {"application/json": {"schema": ref("Error")}},
-                },
+                "503": _ANALYTICS_DOWN,
             },
             errors=(400, 404),
         )
     },
     "/api/url/{id}/stats/export": {
-        "get": _op(
+        "get": operation(
             "Export clicks as CSV (extension)",
-            LINKS_TAG,
+            tag=LINKS_TAG,
             operation_id="linkStatsExport",
             description="Needs the plan feature `export`.",
             parameters=[
                 path_id("link"),
-                query("from", "First day, `YYYY-MM-DD`."),
-                query("to", "Last day, `YYYY-MM-DD`."),
+                *_PERIOD,
             ],
             responses={
                 "200": {
@@ -467,79 +458,36 @@ PATHS: Final[dict[str, Any]] = {
                         }
                     },
                 },
-                "503": {
-                    "description": "The analytics service is unreachable.",
-                    "content": {"application/json": {"schema": ref("Error")}},
-                },
+                "503": _ANALYTICS_DOWN,
             },
             errors=(400, 403, 404),
         )
     },
     "/api/domains": {
-        "get": _op(
+        "get": list_operation(
             "List branded domains",
-            DOMAINS_TAG,
+            tag=DOMAINS_TAG,
             operation_id="listDomains",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated("domains", ref("Domain")),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 2,
-                            "perpage": 2,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "domains": [
-                                {
-                                    "id": 1,
-                                    "domain": "https://domain1.com",
-                                    "redirectroot": "https://rootdomain.com",
-                                    "redirect404": "https://rootdomain.com/404",
-                                },
-                                {
-                                    "id": 2,
-                                    "domain": "https://domain2.com",
-                                    "redirectroot": "https://rootdomain2.com",
-                                    "redirect404": "https://rootdomain2.com/404",
-                                },
-                            ],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="domains",
+            item=ref("Domain"),
+            examples=DOMAIN_EXAMPLES,
+            perpage=2,
         )
     },
     "/api/domain/{id}": {
-        "get": _op(
+        "get": get_operation(
             "Get a branded domain (extension)",
-            DOMAINS_TAG,
+            tag=DOMAINS_TAG,
             operation_id="getDomain",
-            parameters=[path_id("domain")],
-            responses={
-                "200": answer(
-                    success({"data": ref("Domain")}, required=["data"]),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "id": 1,
-                            "domain": "https://domain1.com",
-                            "redirectroot": "https://rootdomain.com",
-                            "redirect404": "https://rootdomain.com/404",
-                        },
-                    },
-                )
-            },
-            errors=(404,),
+            what="domain",
+            schema=ref("Domain"),
+            example=DOMAIN_EXAMPLES[0],
         )
     },
     "/api/domain/add": {
-        "post": _op(
+        "post": operation(
             "Add a branded domain",
-            DOMAINS_TAG,
+            tag=DOMAINS_TAG,
             operation_id="addDomain",
             description=(
                 "Point the domain at the short-link server first. A domain has one owner: "
@@ -559,25 +507,16 @@ PATHS: Final[dict[str, Any]] = {
                     },
                     required=["domain"],
                 ),
-                example={
-                    "domain": "https://domain1.com",
-                    "redirectroot": "https://rootdomain.com",
-                    "redirect404": "https://rootdomain.com/404",
-                },
+                example={k: v for k, v in DOMAIN_EXAMPLES[0].items() if k != "id"},
             ),
-            responses={
-                "200": answer(
-                    success({"id": {"type": "integer"}}, required=["id"]),
-                    example={"error": 0, "id": 1},
-                )
-            },
+            responses={"200": id_answer(1)},
             errors=(400, 403, 409),
         )
     },
     "/api/domain/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a branded domain",
-            DOMAINS_TAG,
+            tag=DOMAINS_TAG,
             operation_id="updateDomain",
             parameters=[path_id("domain")],
             body=json_body(
@@ -592,9 +531,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/domain/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a branded domain",
-            DOMAINS_TAG,
+            tag=DOMAINS_TAG,
             operation_id="deleteDomain",
             description="Its links are deleted too and stop resolving at once.",
             parameters=[path_id("domain")],

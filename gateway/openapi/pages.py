@@ -6,21 +6,20 @@ from __future__ import annotations
 from typing import Any, Final
 
 from gateway.openapi.common import (
-    PAGINATION_PARAMETERS,
-    answer,
+    DATE,
+    get_operation,
+    id_answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     ref,
-    success,
 )
 
 SPLASH_TAG: Final = "Splash pages"
 OVERLAY_TAG: Final = "CTA overlays"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 TAGS: Final[list[dict[str, str]]] = [
     {
         "name": SPLASH_TAG,
@@ -38,7 +37,6 @@ TAGS: Final[list[dict[str, str]]] = [
     },
 ]
 
-_DATE: Final = {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS`, UTC."}
 _TEXT: Final = {"type": ["string", "null"]}
 _WEB_URL: Final = {
     "type": ["string", "null"],
@@ -107,11 +105,11 @@ OVERLAY_EXAMPLE: Final = {
 
 SCHEMAS: Final[dict[str, Any]] = {
     "SplashListItem": obj(
-        {"id": {"type": "integer"}, "name": {"type": "string"}, "date": _DATE},
+        {"id": {"type": "integer"}, "name": {"type": "string"}, "date": DATE},
         required=["id", "name", "date"],
     ),
     "Splash": obj(
-        {"id": {"type": "integer"}, **SPLASH_FIELDS, "date": _DATE},
+        {"id": {"type": "integer"}, **SPLASH_FIELDS, "date": DATE},
         required=["id", *SPLASH_FIELDS, "date"],
     ),
     "OverlayListItem": obj(
@@ -119,53 +117,15 @@ SCHEMAS: Final[dict[str, Any]] = {
             "id": {"type": "integer"},
             "type": {"enum": OVERLAY_TYPES},
             "name": {"type": "string"},
-            "date": _DATE,
+            "date": DATE,
         },
         required=["id", "type", "name", "date"],
     ),
     "Overlay": obj(
-        {"id": {"type": "integer"}, **OVERLAY_FIELDS, "date": _DATE},
+        {"id": {"type": "integer"}, **OVERLAY_FIELDS, "date": DATE},
         required=["id", *OVERLAY_FIELDS, "date"],
     ),
 }
-
-
-def _op(summary: str, tag: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, tag=tag, **kwargs)
-    op["security"] = SECURITY
-    return op
-
-
-def _list(
-    path: str, tag: str, summary: str, op_id: str, key: str, item: str, example: Any
-) -> dict[str, Any]:
-    return {
-        path: {
-            "get": _op(
-                summary,
-                tag,
-                operation_id=op_id,
-                parameters=list(PAGINATION_PARAMETERS),
-                responses={
-                    "200": answer(
-                        paginated(key, ref(item)),
-                        example={
-                            "error": 0,
-                            "data": {
-                                "result": 1,
-                                "perpage": 15,
-                                "currentpage": 1,
-                                "nextpage": None,
-                                "maxpage": 1,
-                                key: [example],
-                            },
-                        },
-                    )
-                },
-                errors=(400,),
-            )
-        }
-    }
 
 
 def _crud(
@@ -176,42 +136,29 @@ def _crud(
     label = what[0].upper() + what[1:]
     return {
         f"/api/{name}/{{id}}": {
-            "get": _op(
+            "get": get_operation(
                 f"Get a {what} (extension)",
-                tag,
+                tag=tag,
                 operation_id=f"get{op}",
-                parameters=[path_id(what)],
-                responses={
-                    "200": answer(
-                        success({"data": ref(schema)}, required=["data"]),
-                        example={
-                            "error": 0,
-                            "data": {"id": 1, **example, "date": "2020-11-10 18:00:00"},
-                        },
-                    )
-                },
-                errors=(404,),
+                what=what,
+                schema=ref(schema),
+                example={"id": 1, **example, "date": "2020-11-10 18:00:00"},
             )
         },
         f"/api/{name}/add": {
-            "post": _op(
+            "post": operation(
                 f"Create a {what} (extension)",
-                tag,
+                tag=tag,
                 operation_id=f"add{op}",
                 body=json_body(obj(fields, required=["name"]), example=example),
-                responses={
-                    "200": answer(
-                        success({"id": {"type": "integer"}}, required=["id"]),
-                        example={"error": 0, "id": 1},
-                    )
-                },
+                responses={"200": id_answer(1)},
                 errors=(400, 403),
             )
         },
         f"/api/{name}/{{id}}/update": {
-            "put": _op(
+            "put": operation(
                 f"Update a {what} (extension)",
-                tag,
+                tag=tag,
                 operation_id=f"update{op}",
                 description="Only the fields sent change; `null` clears one. Links follow at once.",
                 parameters=[path_id(what)],
@@ -221,9 +168,9 @@ def _crud(
             )
         },
         f"/api/{name}/{{id}}/delete": {
-            "delete": _op(
+            "delete": operation(
                 f"Delete a {what} (extension)",
-                tag,
+                tag=tag,
                 operation_id=f"delete{op}",
                 parameters=[path_id(what)],
                 responses={"200": message(f"{label} has been deleted successfully.")},
@@ -234,24 +181,33 @@ def _crud(
 
 
 PATHS: Final[dict[str, Any]] = {
-    **_list(
-        "/api/splash",
-        SPLASH_TAG,
-        "List custom splash pages",
-        "listSplash",
-        "splash",
-        "SplashListItem",
-        {"id": 1, "name": "Product 1 Promo", "date": "2020-11-10 18:00:00"},
-    ),
+    "/api/splash": {
+        "get": list_operation(
+            "List custom splash pages",
+            tag=SPLASH_TAG,
+            operation_id="listSplash",
+            key="splash",
+            item=ref("SplashListItem"),
+            examples=[{"id": 1, "name": "Product 1 Promo", "date": "2020-11-10 18:00:00"}],
+        )
+    },
     **_crud("splash", "splash page", SPLASH_TAG, SPLASH_FIELDS, SPLASH_EXAMPLE, "Splash"),
-    **_list(
-        "/api/overlay",
-        OVERLAY_TAG,
-        "List CTA overlays",
-        "listOverlays",
-        "cta",
-        "OverlayListItem",
-        {"id": 1, "type": "message", "name": "Product 1 Promo", "date": "2020-11-10 18:00:00"},
-    ),
+    "/api/overlay": {
+        "get": list_operation(
+            "List CTA overlays",
+            tag=OVERLAY_TAG,
+            operation_id="listOverlays",
+            key="cta",
+            item=ref("OverlayListItem"),
+            examples=[
+                {
+                    "id": 1,
+                    "type": "message",
+                    "name": "Product 1 Promo",
+                    "date": "2020-11-10 18:00:00",
+                }
+            ],
+        )
+    },
     **_crud("overlay", "CTA overlay", OVERLAY_TAG, OVERLAY_FIELDS, OVERLAY_EXAMPLE, "Overlay"),
 }

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any, Final
 
 from gateway.openapi.common import (
-    PAGINATION_PARAMETERS,
-    answer,
+    DATE,
+    get_operation,
+    id_answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     ref,
-    success,
 )
 
 TAG: Final = "Pixels"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 TAGS: Final[list[dict[str, str]]] = [
     {
         "name": TAG,
@@ -43,7 +42,6 @@ PIXEL_TYPES: Final = [
     "snapchat",
     "reddit",
 ]
-_DATE: Final = {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS`, UTC."}
 _TAG: Final = {
     "type": "string",
     "maxLength": 100,
@@ -70,7 +68,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "type": {"enum": PIXEL_TYPES},
             "name": {"type": "string"},
             "tag": {"type": "string"},
-            "date": _DATE,
+            "date": DATE,
         },
         required=["id", "type", "name", "tag", "date"],
         example=PIXEL_EXAMPLE,
@@ -78,54 +76,31 @@ SCHEMAS: Final[dict[str, Any]] = {
 }
 
 
-def _op(summary: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, tag=TAG, **kwargs)
-    op["security"] = SECURITY
-    return op
-
-
 PATHS: Final[dict[str, Any]] = {
     "/api/pixels": {
-        "get": _op(
+        "get": list_operation(
             "List pixels",
+            tag=TAG,
             operation_id="listPixels",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated("pixels", ref("Pixel")),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 1,
-                            "perpage": 15,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "pixels": [PIXEL_EXAMPLE],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="pixels",
+            item=ref("Pixel"),
+            examples=[PIXEL_EXAMPLE],
         )
     },
     "/api/pixel/{id}": {
-        "get": _op(
+        "get": get_operation(
             "Get a pixel (extension)",
+            tag=TAG,
             operation_id="getPixel",
-            parameters=[path_id("pixel")],
-            responses={
-                "200": answer(
-                    success({"data": ref("Pixel")}, required=["data"]),
-                    example={"error": 0, "data": PIXEL_EXAMPLE},
-                )
-            },
-            errors=(404,),
+            what="pixel",
+            schema=ref("Pixel"),
+            example=PIXEL_EXAMPLE,
         )
     },
     "/api/pixel/add": {
-        "post": _op(
+        "post": operation(
             "Create a pixel",
+            tag=TAG,
             operation_id="addPixel",
             body=json_body(
                 obj(
@@ -138,18 +113,14 @@ PATHS: Final[dict[str, Any]] = {
                 ),
                 example={"type": "gtmpixel", "name": "My GTM", "tag": "GTM-ABCDE"},
             ),
-            responses={
-                "200": answer(
-                    success({"id": {"type": "integer"}}, required=["id"]),
-                    example={"error": 0, "id": 1},
-                )
-            },
+            responses={"200": id_answer(1)},
             errors=(400, 403),
         )
     },
     "/api/pixel/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a pixel",
+            tag=TAG,
             operation_id="updatePixel",
             description=(
                 "Links using the pixel fire the new tag at once. (extension) `type` may change "
@@ -171,8 +142,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/pixel/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a pixel",
+            tag=TAG,
             operation_id="deletePixel",
             description="Links that used it stop firing it.",
             parameters=[path_id("pixel")],

@@ -8,20 +8,19 @@ from __future__ import annotations
 from typing import Any, Final
 
 from gateway.openapi.common import (
-    PAGINATION_PARAMETERS,
+    DATE,
     answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
-    paginated,
     path_id,
     ref,
     success,
 )
 
 QR_TAG: Final = "QR codes"
-SECURITY: Final[list[dict[str, list[str]]]] = [{"bearerAuth": []}]
 
 TAGS: Final[list[dict[str, str]]] = [
     {
@@ -102,6 +101,14 @@ _LOGO: Final = {
 }
 
 _TYPES: Final = ["text", "vcard", "link", "email", "phone", "sms", "wifi"]
+# What add and update take besides `type`.
+_INPUT: Final[dict[str, Any]] = {
+    "data": _DATA,
+    "name": {"type": ["string", "null"], "maxLength": 255},
+    "background": _COLOUR,
+    "foreground": _COLOUR,
+    "logo": _LOGO,
+}
 
 ADD_EXAMPLE: Final = {
     "type": "link",
@@ -136,7 +143,7 @@ SCHEMAS: Final[dict[str, Any]] = {
                 "analytics cannot say).",
             },
             "name": {"type": ["string", "null"]},
-            "date": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS`, UTC."},
+            "date": DATE,
         },
         required=["id", "link", "scans", "name", "date"],
         example=ITEM_EXAMPLE,
@@ -165,44 +172,23 @@ SCHEMAS: Final[dict[str, Any]] = {
 }
 
 
-def _op(summary: str, **kwargs: Any) -> dict[str, Any]:
-    op = operation(summary, tag=QR_TAG, **kwargs)
-    op["security"] = SECURITY
-    return op
-
-
 PATHS: Final[dict[str, Any]] = {
     "/api/qr": {
-        "get": _op(
+        "get": list_operation(
             "List QR codes",
+            tag=QR_TAG,
             operation_id="listQrCodes",
             description="Newest first.",
-            parameters=list(PAGINATION_PARAMETERS),
-            responses={
-                "200": answer(
-                    paginated("qrs", ref("QrCode")),
-                    example={
-                        "error": 0,
-                        "data": {
-                            "result": 2,
-                            "perpage": 2,
-                            "currentpage": 1,
-                            "nextpage": None,
-                            "maxpage": 1,
-                            "qrs": [
-                                {**ITEM_EXAMPLE, "id": 2, "scans": 0, "name": "Google"},
-                                ITEM_EXAMPLE,
-                            ],
-                        },
-                    },
-                )
-            },
-            errors=(400,),
+            key="qrs",
+            item=ref("QrCode"),
+            examples=[{**ITEM_EXAMPLE, "id": 2, "scans": 0, "name": "Google"}, ITEM_EXAMPLE],
+            perpage=2,
         )
     },
     "/api/qr/{id}": {
-        "get": _op(
+        "get": operation(
             "Get a QR code with its statistics",
+            tag=QR_TAG,
             operation_id="getQrCode",
             description=(
                 "`data` is the stats block of the code's scans. Static codes are not tracked: "
@@ -243,22 +229,16 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/qr/add": {
-        "post": _op(
+        "post": operation(
             "Create a QR code",
+            tag=QR_TAG,
             operation_id="addQrCode",
             description=(
                 "Everything is checked before anything is stored. `link` answers the image URL."
             ),
             body=json_body(
                 obj(
-                    {
-                        "type": {"enum": _TYPES, "description": "Case-insensitive."},
-                        "data": _DATA,
-                        "name": {"type": ["string", "null"], "maxLength": 255},
-                        "background": _COLOUR,
-                        "foreground": _COLOUR,
-                        "logo": _LOGO,
-                    },
+                    {"type": {"enum": _TYPES, "description": "Case-insensitive."}, **_INPUT},
                     required=["type", "data"],
                 ),
                 example=ADD_EXAMPLE,
@@ -276,8 +256,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/qr/{id}/update": {
-        "put": _op(
+        "put": operation(
             "Update a QR code",
+            tag=QR_TAG,
             operation_id="updateQrCode",
             description=(
                 "`data` is required; other fields change only when sent. The type cannot "
@@ -289,11 +270,7 @@ PATHS: Final[dict[str, Any]] = {
                 obj(
                     {
                         "type": {"enum": _TYPES, "description": "If sent, the code's own type."},
-                        "data": _DATA,
-                        "name": {"type": ["string", "null"], "maxLength": 255},
-                        "background": _COLOUR,
-                        "foreground": _COLOUR,
-                        "logo": _LOGO,
+                        **_INPUT,
                     },
                     required=["data"],
                 ),
@@ -304,8 +281,9 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
     "/api/qr/{id}/delete": {
-        "delete": _op(
+        "delete": operation(
             "Delete a QR code",
+            tag=QR_TAG,
             operation_id="deleteQrCode",
             description="A `link` code's tracking URL stops resolving at once.",
             parameters=[path_id("QR code")],
