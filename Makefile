@@ -42,6 +42,8 @@ migrate: venv
 	$(BIN)/python -m shared.migrations
 
 bench: venv
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 \
+		|| echo "wrk is missing and could not be installed: apt-get install wrk"
 	$(BIN)/python -m tests.bench
 
 clean:
