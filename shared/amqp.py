@@ -4,9 +4,11 @@ names of every exchange and queue (all under ``AMQP_PREFIX``)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from typing import Final
 
 import aio_pika
+from aio_pika.connection import make_url
 from aiohttp import web
 
 from shared.appkeys import AMQP, EVENTS, SETTINGS
@@ -23,9 +25,23 @@ def name(settings: Settings, local: str) -> str:
 
 
 async def connect(settings: Settings) -> aio_pika.abc.AbstractRobustConnection:
-    return await aio_pika.connect_robust(
-        settings.amqp_url, client_properties={"connection_name": settings.amqp_prefix}
+    """A robust connection (it reconnects by itself once it was up).
+
+    Unlike ``aio_pika.connect_robust``, a connection that fails to open (or
+    whose opening is cancelled, e.g. by a timeout) is closed here: left to the
+    garbage collector it would schedule its own ``close()`` on whatever event
+    loop runs then."""
+    connection = aio_pika.RobustConnection(
+        make_url(settings.amqp_url),
+        client_properties={"connection_name": settings.amqp_prefix},
     )
+    try:
+        await connection.connect()
+    except BaseException:
+        with suppress(Exception):
+            await connection.close()
+        raise
+    return connection
 
 
 async def declare_events_exchange(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import orjson
 from aiohttp import web
+from asyncpg.pool import PoolConnectionProxy
 
 from shared.appkeys import PG_POOL, SETTINGS
+
+# A connection as the pool hands it out, or a plain one (tests, scripts).
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 class PooledConnection(asyncpg.Connection):

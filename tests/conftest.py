@@ -53,6 +53,19 @@ async def pg_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture(scope="session")
+async def links_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the links schema, as the links service and the edge have (their SQL
+    names its tables unqualified)."""
+    pool = await create_pool(
+        settings.database_url, min_size=1, max_size=2, server_settings={"search_path": "links"}
+    )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="session")
 async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(settings.redis_url)
     try:

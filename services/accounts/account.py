@@ -12,6 +12,7 @@ from services.accounts.credentials import issue_key
 from services.accounts.notices import announce, invalidate
 from services.accounts.registration import read_password, unique_conflict
 from services.accounts.user_views import account_json
+from shared import outbox
 from shared.appkeys import PG_POOL
 from shared.dates import utcnow
 from shared.envelope import BadRequest, NotFound, json_response, ok
@@ -68,13 +69,14 @@ async def regenerate_key(request: web.Request) -> web.Response:
         if not await conn.fetchval(queries.LOCK_USER, who.user_id):
             raise _gone()
         key, revoked = await issue_key(conn, who.user_id, expires_at)
-    await announce(
-        request.app,
-        *(
-            new_event(APIKEY_REVOKED, ApiKeyRevoked(user_id=who.user_id, key_hash=h))
-            for h in revoked
-        ),
-    )
+        await announce(
+            conn,
+            *(
+                new_event(APIKEY_REVOKED, ApiKeyRevoked(user_id=who.user_id, key_hash=h))
+                for h in revoked
+            ),
+        )
+    outbox.kick(request.app)
     return json_response({"error": 0, "apikey": key.key}, headers=invalidate(f"user:{who.user_id}"))
 
 

@@ -20,7 +20,9 @@ from services.accounts import (
     users,
 )
 from services.accounts.keys import ANALYTICS_HTTP
+from services.accounts.notices import SCHEMA
 from shared.appkeys import SETTINGS
+from shared.outbox import outbox_ctx
 from shared.service import create_service_app
 from shared.settings import Settings
 
@@ -39,6 +41,7 @@ async def analytics_http_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     # No Redis: nothing here is cached; the gateway caches principals.
     app = create_service_app(settings, name="accounts", needs=("postgres", "amqp"))
+    app.cleanup_ctx.append(outbox_ctx(SCHEMA))
     app.cleanup_ctx.append(analytics_http_ctx)
     for module in (account, plans, users, sso, principals, contacts, contact_lists):
         app.add_routes(module.routes())

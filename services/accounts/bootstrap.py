@@ -15,11 +15,9 @@ import asyncpg
 from yarl import URL
 
 from services.accounts import queries
-from services.accounts.notices import plan_changed
+from services.accounts.notices import announce, plan_changed
 from services.accounts.plan_limits import canonical
 from services.accounts.registration import register
-from shared.amqp import connect, open_publisher
-from shared.events import Event
 from shared.passwords import hash_password_async
 from shared.postgres import create_pool
 from shared.settings import Settings
@@ -28,7 +26,6 @@ log = logging.getLogger("services.accounts.bootstrap")
 
 ADMIN_USERNAME: Final = "admin"
 ADMIN_EMAIL: Final = "admin@localhost.localdomain"
-PUBLISH_TIMEOUT: Final = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +35,6 @@ class AdminCredentials:
     email: str
     password: str
     api_key: str
-
-
-async def _publish_best_effort(settings: Settings, event: Event) -> bool:
-    """Tell analytics the admin's plan; a broker that is down is not a reason to fail."""
-    try:
-        async with asyncio.timeout(PUBLISH_TIMEOUT):
-            connection = await connect(settings)
-            try:
-                await (await open_publisher(connection, settings)).publish(event)
-            finally:
-                await connection.close()
-    except Exception as exc:
-        log.warning("plan.changed of the first admin not published: %s", exc)
-        return False
-    return True
 
 
 async def ensure_admin(settings: Settings) -> AdminCredentials | None:
@@ -72,12 +54,13 @@ async def ensure_admin(settings: Settings) -> AdminCredentials | None:
                 password_hash=await hash_password_async(password),
                 role="admin",
             )
+            user = made.user
+            # published by the service's outbox relay once it runs
+            await announce(
+                conn, plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"]))
+            )
     finally:
         await pool.close()
-    user = made.user
-    await _publish_best_effort(
-        settings, plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"]))
-    )
     return AdminCredentials(
         user_id=user["id"],
         username=user["username"],

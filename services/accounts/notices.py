@@ -1,19 +1,18 @@
 """What an accounts change must tell the rest of the system: the gateway's
 principal cache (a response header it acts on before answering) and events
-(for caches and clean-up in every process, whichever path the change took)."""
+(for caches and clean-up in every process, whichever path the change took),
+staged in the change's own transaction (``shared/outbox.py``)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
-from aiohttp import web
-
-from shared.appkeys import EVENTS
+from shared import outbox
 from shared.events import PLAN_CHANGED, Event, PlanChanged, new_event
+from shared.postgres import Conn
 
-log = logging.getLogger("services.accounts.notices")
+SCHEMA: Final = "accounts"
 
 INVALIDATE_HEADER: Final = "X-Principal-Invalidate"
 
@@ -29,12 +28,7 @@ def plan_changed(plan_id: int, user_id: int | None, limits: Mapping[str, Any]) -
     )
 
 
-async def announce(app: web.Application, *events: Event) -> None:
-    """Publish events of a committed change. Never raises: the change stands, so a
-    broker failure is logged (the gateway's cache TTL bounds what it misses)."""
-    if not events:
-        return
-    try:
-        await app[EVENTS].publish(*events)
-    except Exception:
-        log.exception("could not publish %d event(s) of type %s", len(events), events[0].type)
+async def announce(conn: Conn, *events: Event) -> None:
+    """Stage the events of a change in its transaction: they are published once
+    it commits (call :func:`shared.outbox.kick` then), and never if it rolls back."""
+    await outbox.stage(conn, SCHEMA, events)

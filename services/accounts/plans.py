@@ -16,6 +16,7 @@ from services.accounts.access import admin
 from services.accounts.notices import announce, invalidate, plan_changed
 from services.accounts.plan_limits import DEFAULT_LIMITS, canonical, parse_limits
 from services.accounts.rows import Row
+from shared import outbox
 from shared.appkeys import PG_POOL, SETTINGS
 from shared.dates import utcnow
 from shared.envelope import BadRequest, Conflict, NotFound, json_response, ok
@@ -177,8 +178,9 @@ async def update_plan(request: web.Request) -> web.Response:
             row = await conn.fetchrow(queries.UPDATE_PLAN, plan_id, *values)
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(NAME_TAKEN) from exc
-    assert row is not None
-    await announce(request.app, plan_changed(plan_id, None, canonical(row["limits"])))
+        assert row is not None
+        await announce(conn, plan_changed(plan_id, None, canonical(row["limits"])))
+    outbox.kick(request.app)
     return json_response(
         {
             "error": 0,
@@ -230,10 +232,11 @@ async def subscribe(request: web.Request) -> web.Response:
         ):
             raise NotFound("User not found.")
         row = await conn.fetchrow(queries.GET_USER, user_id)
-    assert row is not None
-    await announce(
-        request.app, plan_changed(row["effective_plan_id"], user_id, canonical(row["limits"]))
-    )
+        assert row is not None
+        await announce(
+            conn, plan_changed(row["effective_plan_id"], user_id, canonical(row["limits"]))
+        )
+    outbox.kick(request.app)
     return json_response(
         {"error": 0, "message": "User has been subscribed to this plan."},
         headers=invalidate(f"user:{user_id}"),

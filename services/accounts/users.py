@@ -12,6 +12,7 @@ from services.accounts.notices import announce, invalidate, plan_changed
 from services.accounts.plan_limits import canonical
 from services.accounts.registration import read_password, read_username, register
 from services.accounts.user_views import user_json
+from shared import outbox
 from shared.appkeys import PG_POOL
 from shared.envelope import BadRequest, NotFound, json_response, ok
 from shared.events import USER_DELETED, UserDeleted, new_event
@@ -78,11 +79,11 @@ async def add_user(request: web.Request) -> web.Response:
             plan_id=plan_id,
             expires_at=expiration,
         )
-    user = made.user
-    await announce(
-        request.app,
-        plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"])),
-    )
+        user = made.user
+        await announce(
+            conn, plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"]))
+        )
+    outbox.kick(request.app)
     return ok(
         message="User has been registered.",
         data={
@@ -103,7 +104,8 @@ async def delete_user(request: web.Request) -> web.Response:
         # keys, sessions, SSO links and the address book go with it (ON DELETE CASCADE)
         if await conn.fetchval(queries.DELETE_USER, user_id) is None:
             raise NotFound("User not found.")
-    await announce(request.app, new_event(USER_DELETED, UserDeleted(user_id=user_id)))
+        await announce(conn, new_event(USER_DELETED, UserDeleted(user_id=user_id)))
+    outbox.kick(request.app)
     return json_response(
         {"error": 0, "message": "User has been deleted."}, headers=invalidate(f"user:{user_id}")
     )

@@ -21,6 +21,7 @@ from shared.amqp import declare_events_exchange, name
 from shared.appkeys import AMQP, PG_POOL, SETTINGS
 from shared.events import USER_DELETED
 from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
+from shared.outbox import outbox_ctx
 from shared.postgres import create_pool
 from shared.safe_fetch import SafeFetcher
 from shared.service import create_service_app
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.insert(0, postgres_ctx)  # opened first, closed last
     checks = app[READY_CHECKS]
     app[READY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1], **checks}
+    app.cleanup_ctx.append(outbox_ctx(SCHEMA))
     app.cleanup_ctx.append(analytics_ctx)
     app.cleanup_ctx.append(titles_ctx)
     app.cleanup_ctx.append(lifecycle_ctx)

@@ -225,6 +225,7 @@ class Resource:
             if self.on_delete is not None:
                 effects = await self.on_delete(conn, row, settings)
             await conn.execute(self.sql.delete, object_id, who.user_id)
+            await effects.stage(conn)
         await apply_effects(request.app, effects)
         return ok(message=self.deleted_message)
 

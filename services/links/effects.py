@@ -1,7 +1,9 @@
 """What a committed change must tell the rest of the system: snapshots for the
 edge (rewritten or removed, with an invalidation message) and events.
 
-Handlers collect :class:`Effects` inside the transaction and call
+Handlers collect :class:`Effects` inside the transaction, stage its events
+there (:meth:`Effects.stage`, the transactional outbox of ``shared/outbox.py``:
+a committed delete is announced even if the broker is down right now) and call
 :func:`apply_effects` after it commits, so an edge that reloads on the
 invalidation message reads the committed row, and nothing is announced for a
 change that rolled back."""
@@ -9,14 +11,14 @@ change that rolled back."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiohttp import web
 
 from services.links import queries
-from services.links.rows import Row
+from services.links.rows import Conn, Row
 from services.links.snapshot import (
     campaign_key_suffix,
     domain_key_suffix,
@@ -26,13 +28,14 @@ from services.links.snapshot import (
     load_link_snapshot,
     publish_snapshots,
 )
-from shared.appkeys import EVENTS, PG_POOL, REDIS, SETTINGS
+from shared import outbox
+from shared.appkeys import PG_POOL, REDIS, SETTINGS
 from shared.events import LINK_DELETED, Event, LinkDeleted, new_event
 
 log = logging.getLogger("services.links.effects")
 
 REDIS_BATCH: Final = 1000
-EVENT_BATCH: Final = 500
+SCHEMA: Final = "links"
 
 
 @dataclass(slots=True)
@@ -56,6 +59,11 @@ class Effects:
         self.removed += other.removed
         self.events += other.events
         return self
+
+    async def stage(self, conn: Conn) -> None:
+        """Put the events in the outbox, in the caller's transaction."""
+        await outbox.stage(conn, SCHEMA, self.events)
+        self.events = []
 
     def refreshed_links(self, rows: Iterable[Row]) -> Effects:
         """Links (rows with ``host`` and ``alias``) whose snapshots to rewrite."""
@@ -97,7 +105,11 @@ async def apply_effects(app: web.Application, effects: Effects) -> None:
             await publish_snapshots(app[REDIS], settings, changes[start : start + REDIS_BATCH])
     except Exception:
         log.exception("could not publish %d snapshot change(s)", len(changes))
-    await publish_events(app, effects.events)
+    if effects.events:  # a handler that forgot to stage them: late, but not lost
+        log.error("%d event(s) staged after the commit", len(effects.events))
+        async with app[PG_POOL].acquire() as conn:
+            await effects.stage(conn)
+    outbox.kick(app)
 
 
 async def _campaign_changes(
@@ -112,12 +124,3 @@ async def _campaign_changes(
         (campaign_key_suffix(slug), await load_campaign_snapshot(pool, slug))
         for slug in dict.fromkeys(slugs)
     ]
-
-
-async def publish_events(app: web.Application, events: Sequence[Event]) -> None:
-    for start in range(0, len(events), EVENT_BATCH):
-        batch = events[start : start + EVENT_BATCH]
-        try:
-            await app[EVENTS].publish(*batch)
-        except Exception:
-            log.exception("could not publish %d event(s) of type %s", len(batch), batch[0].type)

@@ -35,6 +35,7 @@ async def purge_user(app: web.Application, user_id: int) -> int:
         effects = Effects().removed_links(links)
         for resource in RESOURCES:
             effects.merge(await resource.purge_owner(conn, user_id, settings))
+        await effects.stage(conn)
     await apply_effects(app, effects)
     return len(links)
 

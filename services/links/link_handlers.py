@@ -29,7 +29,6 @@ from shared.appkeys import PG_POOL, SETTINGS
 from shared.countries import country_name
 from shared.dates import format_datetime
 from shared.envelope import BadRequest, NotFound, ok
-from shared.events import LINK_DELETED, LinkDeleted, new_event
 from shared.pagination import Page
 from shared.passwords import hash_password_async
 from shared.request_body import path_id, read_body
@@ -252,13 +251,11 @@ async def delete_link(request: web.Request) -> web.Response:
     link_id = path_id(request)
     async with request.app[PG_POOL].acquire() as conn, conn.transaction():
         row = await conn.fetchrow(queries.DELETE_LINK, link_id, who.user_id)
-    if row is None:
-        raise _link_not_found()
-    effects = Effects(
-        links=[(row["host"], row["alias"])],
-        events=[new_event(LINK_DELETED, LinkDeleted(link_id=row["id"], owner_id=row["owner_id"]))],
-        campaigns=[row["campaign_id"]] if row["campaign_id"] is not None else [],
-    )
+        if row is None:
+            raise _link_not_found()
+        # its snapshot removed, its rotator refreshed, link.deleted staged
+        effects = Effects().removed_links([row])
+        await effects.stage(conn)
     await apply_effects(request.app, effects)
     return ok(message="Link has been deleted successfully.")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,15 +23,8 @@ from shared.identity import SERVICE, Principal
 from shared.settings import Settings
 from tests.conftest import ServeApp
 from tests.support import principals
+from tests.support.service_client import service_starter
 from tests.support.signed_client import SignedClient
-
-
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -114,14 +106,7 @@ StartAccounts = Callable[..., Awaitable[AccountsApi]]
 @pytest.fixture
 async def start_accounts(serve_app: ServeApp, settings: Settings) -> StartAccounts:
     """Start the accounts app; analytics points at a closed port unless overridden."""
-
-    async def start(**overrides: Any) -> AccountsApi:
-        overrides.setdefault("analytics_url", f"http://127.0.0.1:{closed_port()}")
-        run_settings = settings.with_overrides(**overrides)
-        client = await serve_app(create_app, run_settings)
-        return AccountsApi(client, SignedClient(client, settings.internal_secret), run_settings)
-
-    return start
+    return service_starter(serve_app, settings, create_app, AccountsApi)
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from services.accounts.bootstrap import ensure_admin
 from shared.migrations import migrate_all
 from shared.passwords import verify_password
 from shared.settings import Settings
-from tests.accounts.conftest import EventTap, StartAccounts, closed_port
+from tests.accounts.conftest import EventTap, StartAccounts
 from tests.support.cleanup import drop_database
 from tests.support.principals import STARTER_LIMITS
+from tests.support.service_client import closed_port
 from tests.support.system import ROOT, settings_env
 
 

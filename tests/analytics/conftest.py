@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 
@@ -15,6 +16,7 @@ from services.analytics.worker import create_worker_app
 from shared import amqp
 from shared.events import EventPublisher
 from shared.settings import Settings
+from tests.analytics.helpers import publish, wait_for_clicks
 from tests.support.signed_client import SignedClient
 
 StartWorker = Callable[..., Awaitable[web.Application]]
@@ -59,6 +61,24 @@ async def publisher(settings: Settings) -> AsyncIterator[EventPublisher]:
         yield await amqp.open_publisher(connection, settings)
     finally:
         await connection.close()
+
+
+RecordClicks = Callable[[list[dict[str, Any]], dict[int, int]], Awaitable[None]]
+
+
+@pytest.fixture
+def record_clicks(
+    worker: web.Application, publisher: EventPublisher, pg_pool: asyncpg.Pool
+) -> RecordClicks:
+    """``record_clicks(events, {link_id: clicks})``: publish the events as the edge does,
+    then wait until the running worker has counted that many clicks of each link."""
+
+    async def record(events: list[dict[str, Any]], counted: dict[int, int]) -> None:
+        await publish(publisher, events)
+        for link_id, clicks in counted.items():
+            await wait_for_clicks(pg_pool, link_id, clicks)
+
+    return record
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from services.analytics.topology import dead_queue
 from shared.amqp import name
 from shared.events import CLICK_RECORDED, EventPublisher, new_event
 from shared.settings import Settings
+from tests.support.waiting import eventually
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -79,17 +80,6 @@ async def publish(
     """Publish like the edge: JSON arrays of up to ``per_message`` events, confirmed."""
     for start in range(0, len(events), per_message):
         await publisher.publish_raw(CLICK_RECORDED, events[start : start + per_message])
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 30.0, every: float = 0.05
-) -> None:
-    """Wait until ``check()`` is true (the worker is eventually consistent)."""
-    async with asyncio.timeout(within):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(every)
 
 
 async def link_clicks(pool: asyncpg.Pool, link_id: int) -> int:
@@ -169,23 +159,30 @@ def write_city_database(path: str) -> str:
     return path
 
 
-async def close_broker_connections(connection_name: str) -> int:
-    """Force-close (as a broker restart would) the connections carrying this exact name;
-    every other connection on the machine's broker is left alone."""
+async def broker_listing(*what: str) -> list[tuple[str, str]]:
+    """The rows of a listing of the machine's broker (``what``: the ``rabbitmqctl``
+    command and its columns), each split at its first tab."""
     listing = await asyncio.create_subprocess_exec(
         "rabbitmqctl",
         "-q",
         "--no-table-headers",
-        "list_connections",
-        "pid",
-        "client_properties",
+        *what,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     out, _ = await listing.communicate()
-    closed = 0
+    rows: list[tuple[str, str]] = []
     for line in out.decode().splitlines():
-        pid, _, properties = line.partition("\t")
+        first, _, rest = line.partition("\t")
+        rows.append((first, rest))
+    return rows
+
+
+async def close_broker_connections(connection_name: str) -> int:
+    """Force-close (as a broker restart would) the connections carrying this exact name;
+    every other connection on the machine's broker is left alone."""
+    closed = 0
+    for pid, properties in await broker_listing("list_connections", "pid", "client_properties"):
         if f'{{"connection_name","{connection_name}"}}' not in properties:
             continue
         close = await asyncio.create_subprocess_exec(
@@ -204,19 +201,7 @@ async def close_broker_connections(connection_name: str) -> int:
 
 async def queue_depth(queue: str) -> int:
     """Messages in a queue, ready and delivered-but-unacknowledged alike."""
-    listing = await asyncio.create_subprocess_exec(
-        "rabbitmqctl",
-        "-q",
-        "--no-table-headers",
-        "list_queues",
-        "name",
-        "messages",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await listing.communicate()
-    for line in out.decode().splitlines():
-        found, _, count = line.partition("\t")
+    for found, count in await broker_listing("list_queues", "name", "messages"):
         if found == queue:
             return int(count)
     raise LookupError(f"no queue {queue}")

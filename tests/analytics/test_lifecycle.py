@@ -24,7 +24,6 @@ from tests.analytics.helpers import (
     GOOGLEBOT,
     DeadLetters,
     click_event,
-    eventually,
     link_clicks,
     new_link_id,
     publish,
@@ -33,6 +32,7 @@ from tests.analytics.helpers import (
 )
 from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS, user
 from tests.support.signed_client import SignedClient
+from tests.support.waiting import eventually
 
 _plan_ids = iter(range(900_000 + datetime.now(UTC).microsecond, 10**9))
 

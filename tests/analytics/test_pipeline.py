@@ -22,11 +22,11 @@ from tests.analytics.helpers import (
     FIREFOX_LINUX,
     GOOGLEBOT,
     SAFARI_IPHONE,
-    eventually,
     new_link_id,
 )
 from tests.support.principals import user
 from tests.support.signed_client import SignedClient
+from tests.support.waiting import eventually
 
 VISITS: list[tuple[str, str, str | None, str | None, str]] = [
     # (ip, user agent, country from the edge, referrer, source)

@@ -10,12 +10,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from shared.events import EventPublisher
 from shared.identity import SERVICE
 from shared.settings import Settings
-from tests.analytics.conftest import StartWorker
+from tests.analytics.conftest import RecordClicks, StartWorker
 from tests.analytics.helpers import (
     CHROME_WINDOWS,
     FIREFOX_LINUX,
@@ -28,18 +27,9 @@ from tests.analytics.helpers import (
     wait_for_clicks,
     write_city_database,
 )
+from tests.support.analytics_service import ZERO_STATS
 from tests.support.principals import STARTER_LIMITS, user
 from tests.support.signed_client import SignedClient
-
-EMPTY_BLOCK = {
-    "clicks": 0,
-    "uniqueClicks": 0,
-    "topCountries": {},
-    "topReferrers": {},
-    "topBrowsers": {},
-    "topOs": {},
-    "socialCount": {"facebook": 0, "twitter": 0, "instagram": 0, "linkedin": 0, "google": 0},
-}
 
 
 async def get_json(api: SignedClient, path: str, who: Any, status: int = 200) -> Any:
@@ -49,10 +39,7 @@ async def get_json(api: SignedClient, path: str, who: Any, status: int = 200) ->
 
 
 async def test_the_stats_block_of_a_link(
-    worker: web.Application,
-    publisher: EventPublisher,
-    pg_pool: asyncpg.Pool,
-    stats_api: SignedClient,
+    record_clicks: RecordClicks, stats_api: SignedClient
 ) -> None:
     owner, link = user(), new_link_id()
     u = owner.user_id
@@ -78,8 +65,7 @@ async def test_the_stats_block_of_a_link(
         ),
         click_event(link, u, ip="198.51.100.9", user_agent=GOOGLEBOT, country="US"),  # a bot
     ]
-    await publish(publisher, events)
-    await wait_for_clicks(pg_pool, link, 6)
+    await record_clicks(events, {link: 6})
 
     block = await get_json(stats_api, f"/internal/stats/links/{link}?owner={u}", owner)
     assert block == {
@@ -106,7 +92,7 @@ async def test_the_stats_block_of_a_link(
 async def test_a_link_without_clicks_has_an_all_zero_block(stats_api: SignedClient) -> None:
     owner = user()
     path = f"/internal/stats/links/{new_link_id()}?owner={owner.user_id}"
-    assert await get_json(stats_api, path, owner) == EMPTY_BLOCK
+    assert await get_json(stats_api, path, owner) == ZERO_STATS
 
 
 async def test_requests_without_a_valid_signature_are_refused(stats_api: SignedClient) -> None:
@@ -119,19 +105,14 @@ async def test_requests_without_a_valid_signature_are_refused(stats_api: SignedC
 
 
 async def test_no_owner_sees_another_owners_numbers(
-    worker: web.Application,
-    publisher: EventPublisher,
-    pg_pool: asyncpg.Pool,
-    stats_api: SignedClient,
+    record_clicks: RecordClicks, stats_api: SignedClient
 ) -> None:
     alice, bob = user(), user()
     alice_link, bob_link = new_link_id(), new_link_id()
-    await publish(
-        publisher,
+    await record_clicks(
         [click_event(alice_link, alice.user_id), click_event(bob_link, bob.user_id)],
+        {alice_link: 1, bob_link: 1},
     )
-    await wait_for_clicks(pg_pool, alice_link, 1)
-    await wait_for_clicks(pg_pool, bob_link, 1)
     a = alice.user_id
 
     # Another owner's id in the request: 404, as for a user that does not exist.
@@ -151,7 +132,7 @@ async def test_no_owner_sees_another_owners_numbers(
 
     # Another owner's link under one's own id: no clicks to see.
     path = f"/internal/stats/links/{bob_link}?owner={a}"
-    assert await get_json(stats_api, path, alice) == EMPTY_BLOCK
+    assert await get_json(stats_api, path, alice) == ZERO_STATS
     series = await get_json(stats_api, f"/internal/stats/links/{bob_link}/series?owner={a}", alice)
     assert series["clicks"] == 0
     assert all(p["clicks"] == 0 for p in series["series"])
@@ -163,21 +144,14 @@ async def test_no_owner_sees_another_owners_numbers(
     assert ranking == {"links": [[alice_link, 1]]}
 
 
-async def test_counts_for_link_lists(
-    worker: web.Application,
-    publisher: EventPublisher,
-    pg_pool: asyncpg.Pool,
-    stats_api: SignedClient,
-) -> None:
+async def test_counts_for_link_lists(record_clicks: RecordClicks, stats_api: SignedClient) -> None:
     owner = user()
     busy, quiet, unknown = new_link_id(), new_link_id(), new_link_id()
-    await publish(
-        publisher,
+    await record_clicks(
         [click_event(busy, owner.user_id, ip=f"198.51.100.{i}") for i in range(4)]
         + [click_event(quiet, owner.user_id)],
+        {busy: 4, quiet: 1},
     )
-    await wait_for_clicks(pg_pool, busy, 4)
-    await wait_for_clicks(pg_pool, quiet, 1)
 
     resp = await stats_api.post(
         "/internal/stats/counts",
@@ -225,10 +199,7 @@ async def test_counts_refuse_too_many_ids(stats_api: SignedClient) -> None:
 
 
 async def test_a_time_series_with_breakdowns_in_range(
-    worker: web.Application,
-    publisher: EventPublisher,
-    pg_pool: asyncpg.Pool,
-    stats_api: SignedClient,
+    record_clicks: RecordClicks, stats_api: SignedClient
 ) -> None:
     owner, link = user(), new_link_id()
     u = owner.user_id
@@ -249,8 +220,7 @@ async def test_a_time_series_with_breakdowns_in_range(
         ),
         click_event(link, u, user_agent=GOOGLEBOT, at=day),
     ]
-    await publish(publisher, events)
-    await wait_for_clicks(pg_pool, link, 5)
+    await record_clicks(events, {link: 5})
 
     base = f"/internal/stats/links/{link}/series?owner={u}"
     daily = await get_json(stats_api, base + "&from=2025-03-09&to=2025-03-12&interval=day", owner)
@@ -318,15 +288,11 @@ async def test_bad_link_ids_are_not_found(stats_api: SignedClient, link: str) ->
 
 
 async def test_export_is_a_csv_of_the_range(
-    worker: web.Application,
-    publisher: EventPublisher,
-    pg_pool: asyncpg.Pool,
-    stats_api: SignedClient,
+    record_clicks: RecordClicks, stats_api: SignedClient
 ) -> None:
     owner, link = user(), new_link_id()
     at = datetime(2025, 4, 2, 15, tzinfo=UTC)
-    await publish(
-        publisher,
+    await record_clicks(
         [
             click_event(
                 link,
@@ -345,8 +311,8 @@ async def test_export_is_a_csv_of_the_range(
                 referrer="https://news.example.org/a",
             ),
         ],
+        {link: 2},
     )
-    await wait_for_clicks(pg_pool, link, 2)
     path = (
         f"/internal/stats/links/{link}/export?owner={owner.user_id}&from=2025-04-01&to=2025-04-03"
     )
@@ -373,22 +339,16 @@ async def test_export_is_a_csv_of_the_range(
     assert resp.status == 200
 
 
-async def test_usage_this_month(
-    worker: web.Application,
-    publisher: EventPublisher,
-    pg_pool: asyncpg.Pool,
-    stats_api: SignedClient,
-) -> None:
+async def test_usage_this_month(record_clicks: RecordClicks, stats_api: SignedClient) -> None:
     owner, link = user(), new_link_id()
     now = datetime.now(UTC)
     last_month = now.replace(day=1) - timedelta(days=2)
-    await publish(
-        publisher,
+    await record_clicks(
         [click_event(link, owner.user_id, ip=f"198.51.100.{i}") for i in range(3)]
         + [click_event(link, owner.user_id, at=last_month)]
         + [click_event(link, owner.user_id, user_agent=GOOGLEBOT)],
+        {link: 4},
     )
-    await wait_for_clicks(pg_pool, link, 4)
     usage = await get_json(stats_api, f"/internal/usage/{owner.user_id}", owner)
     assert usage == {"clicks_this_month": 3}
     assert await get_json(stats_api, f"/internal/usage/{owner.user_id}", SERVICE) == usage

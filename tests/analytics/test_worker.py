@@ -27,7 +27,6 @@ from tests.analytics.helpers import (
     body_events,
     click_event,
     close_broker_connections,
-    eventually,
     link_clicks,
     new_link_id,
     publish,
@@ -36,6 +35,7 @@ from tests.analytics.helpers import (
     wait_for_clicks,
 )
 from tests.support.principals import user
+from tests.support.waiting import eventually
 
 
 async def totals(pool: asyncpg.Pool, link_id: int) -> tuple[int, int, int]:

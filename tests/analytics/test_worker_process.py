@@ -22,7 +22,6 @@ from shared.events import EventPublisher
 from shared.settings import Settings
 from tests.analytics.helpers import (
     click_event,
-    eventually,
     link_clicks,
     new_link_id,
     publish,
@@ -32,6 +31,7 @@ from tests.analytics.helpers import (
 )
 from tests.support.principals import user
 from tests.support.system import ROOT, free_port, settings_env
+from tests.support.waiting import eventually
 
 
 class WorkerProcess:

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from services.links.app import create_app as create_links_app
 from services.links.edge.app import create_app
 from services.links.snapshot import (
     domain_key_suffix,
@@ -29,9 +30,10 @@ from services.links.snapshot import (
 )
 from shared.amqp import declare_events_exchange
 from shared.events import CLICK_RECORDED
-from shared.postgres import create_pool
 from shared.settings import Settings
 from tests.conftest import ServeApp
+from tests.links.conftest import LinksApi
+from tests.support.service_client import service_starter
 
 BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -86,6 +88,12 @@ def edge_settings(settings: Settings) -> Settings:
 @pytest.fixture
 async def edge(serve_app: ServeApp, edge_settings: Settings) -> Client:
     return await serve_app(create_app, edge_settings)
+
+
+@pytest.fixture
+async def qr_api(serve_app: ServeApp, edge_settings: Settings) -> LinksApi:
+    """The links service, which serves the QR API, on the edge's settings."""
+    return await service_starter(serve_app, edge_settings, create_links_app, LinksApi)()
 
 
 @dataclass
@@ -185,18 +193,6 @@ def make_domain(pg_pool: asyncpg.Pool) -> MakeDomain:
 
 
 Publish = Callable[[Link], Awaitable[None]]
-
-
-@pytest.fixture(scope="session")
-async def links_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the links schema, as the links service has (snapshot SQL is unqualified)."""
-    pool = await create_pool(
-        settings.database_url, min_size=1, max_size=2, server_settings={"search_path": "links"}
-    )
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture

@@ -11,23 +11,11 @@ import pytest
 import redis.asyncio as aioredis
 from PIL import Image
 
-from services.links.app import create_app as create_links_app
 from services.links.qr.colors import DEFAULT_BACKGROUND
-from shared.settings import Settings
-from tests.conftest import ServeApp
 from tests.edge.conftest import Client
-from tests.links.conftest import LinksApi, closed_port
+from tests.links.conftest import LinksApi
 from tests.qr.scan import assert_carries, decode, rasterise_svg
 from tests.support import principals
-from tests.support.signed_client import SignedClient
-
-
-@pytest.fixture
-async def qr_api(serve_app: ServeApp, edge_settings: Settings) -> LinksApi:
-    """The links service, which serves the QR API, on the edge's settings."""
-    run = edge_settings.with_overrides(analytics_url=f"http://127.0.0.1:{closed_port()}")
-    client = await serve_app(create_links_app, run)
-    return LinksApi(client, SignedClient(client, run.internal_secret), run)
 
 
 async def add_code(api: LinksApi, **body: Any) -> tuple[int, str]:

@@ -4,22 +4,10 @@ current data, and each scan is a click event with source ``qr``."""
 from __future__ import annotations
 
 import asyncpg
-import pytest
 
-from services.links.app import create_app as create_links_app
-from shared.settings import Settings
-from tests.conftest import ServeApp
 from tests.edge.conftest import BROWSER, IPHONE, ClickQueue, Client, within
-from tests.links.conftest import LinksApi, closed_port
+from tests.links.conftest import LinksApi
 from tests.support import principals
-from tests.support.signed_client import SignedClient
-
-
-@pytest.fixture
-async def qr_api(serve_app: ServeApp, edge_settings: Settings) -> LinksApi:
-    run = edge_settings.with_overrides(analytics_url=f"http://127.0.0.1:{closed_port()}")
-    client = await serve_app(create_links_app, run)
-    return LinksApi(client, SignedClient(client, run.internal_secret), run)
 
 
 async def test_a_scan_redirects_to_the_current_data_and_is_a_qr_click(

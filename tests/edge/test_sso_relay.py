@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 from services.links.edge.app import create_app
 from shared.settings import Settings
 from tests.conftest import ServeApp
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+from tests.support.service_client import closed_port
 
 
 async def test_malformed_token_is_a_404_page(serve_app: ServeApp, settings: Settings) -> None:

@@ -4,7 +4,11 @@ database, else unknown), and whether the link backs a QR code."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from services.links.edge.app import create_app
 from shared.settings import Settings
@@ -13,6 +17,7 @@ from tests.edge.conftest import (
     BROWSER,
     COUNTRY_HEADER,
     ClickQueue,
+    Client,
     MakeLink,
     WriteSnapshot,
 )
@@ -24,20 +29,30 @@ GEO_RULES = [
 ]
 
 
+StartEdge = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def start_geoip_edge(serve_app: ServeApp, edge_settings: Settings, tmp_path: Path) -> StartEdge:
+    """``start(networks, **overrides)``: an edge that learns countries only from a
+    MaxMind database of ``networks`` (CIDR to ISO code)."""
+
+    async def start(networks: dict[str, str], **overrides: Any) -> Client:
+        db = tmp_path / "country.mmdb"
+        write_country_db(db, networks)
+        run = edge_settings.with_overrides(
+            trusted_country_header=None, geoip_db=str(db), **overrides
+        )
+        return await serve_app(create_app, run)
+
+    return start
+
+
 async def test_geoip_database_and_trusted_proxy(
-    serve_app: ServeApp,
-    edge_settings: Settings,
-    make_link: MakeLink,
-    clicks: ClickQueue,
-    tmp_path: Path,
+    start_geoip_edge: StartEdge, make_link: MakeLink, clicks: ClickQueue
 ) -> None:
-    db = tmp_path / "country.mmdb"
-    write_country_db(db, {"203.0.113.0/24": "CA", "198.51.100.0/24": "DE"})
-    edge = await serve_app(
-        create_app,
-        edge_settings.with_overrides(
-            trusted_country_header=None, geoip_db=str(db), trusted_proxy_hops=1
-        ),
+    edge = await start_geoip_edge(
+        {"203.0.113.0/24": "CA", "198.51.100.0/24": "DE"}, trusted_proxy_hops=1
     )
     link = await make_link("https://example.com/default", geotarget=GEO_RULES)
     cases = [
@@ -64,17 +79,9 @@ async def test_geoip_database_and_trusted_proxy(
 
 
 async def test_without_trusted_proxies_the_peer_is_the_visitor(
-    serve_app: ServeApp,
-    edge_settings: Settings,
-    make_link: MakeLink,
-    clicks: ClickQueue,
-    tmp_path: Path,
+    start_geoip_edge: StartEdge, make_link: MakeLink, clicks: ClickQueue
 ) -> None:
-    db = tmp_path / "country.mmdb"
-    write_country_db(db, {"203.0.113.0/24": "CA"})
-    edge = await serve_app(
-        create_app, edge_settings.with_overrides(trusted_country_header=None, geoip_db=str(db))
-    )
+    edge = await start_geoip_edge({"203.0.113.0/24": "CA"})
     link = await make_link("https://example.com/default", geotarget=GEO_RULES)
     resp = await edge.get(
         link.path,

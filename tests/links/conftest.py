@@ -4,12 +4,12 @@ and helpers to read what it stored (Postgres, Redis) and published (RabbitMQ).""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
+import asyncpg
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -23,15 +23,30 @@ from shared import amqp
 from shared.identity import Principal
 from shared.settings import Settings
 from tests.conftest import ServeApp
+from tests.support import principals
+from tests.support.service_client import service_starter
 from tests.support.signed_client import SignedClient
 
-
-def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+#: The kinds whose add answers only the error and the id (the others answer what they stored).
+ID_ONLY = frozenset({"domain", "overlay", "pixel", "splash"})
+#: How the answers name each kind.
+LABELS = {
+    "campaign": "Campaign",
+    "channel": "Channel",
+    "domain": "Domain",
+    "overlay": "CTA overlay",
+    "pixel": "Pixel",
+    "splash": "Splash page",
+}
+#: Where each kind is stored (``links.<table>``, with an ``owner_id``).
+TABLES = {
+    "campaign": "campaigns",
+    "channel": "channels",
+    "domain": "domains",
+    "overlay": "overlays",
+    "pixel": "pixels",
+    "splash": "splash_pages",
+}
 
 
 @dataclass
@@ -56,18 +71,71 @@ class LinksApi:
         return resp.status, data
 
     async def add(self, who: Principal, **body: Any) -> dict[str, Any]:
-        status, data = await self.call("POST", "/api/url/add", who, body)
+        """Add a link: the answer."""
+        return await self.added(who, "url", **body)
+
+    async def added(self, who: Principal, kind: str, /, **body: Any) -> dict[str, Any]:
+        """``POST /api/<kind>/add`` (url, pixel, splash, channel, campaign, qr, ...) that
+        succeeds: the answer (only the error and the id for the kinds in ``ID_ONLY``)."""
+        status, data = await self.call("POST", f"/api/{kind}/add", who, body)
         assert status == 200, data
         assert data["error"] == 0
+        if kind in ID_ONLY:
+            assert set(data) == {"error", "id"}
         result: dict[str, Any] = data
         return result
 
-    async def create(self, who: Principal, kind: str, **body: Any) -> int:
+    async def create(self, who: Principal, kind: str, /, **body: Any) -> int:
         """Add a ``kind`` (pixel, splash, channel, campaign, ...) and answer its id."""
-        status, data = await self.call("POST", f"/api/{kind}/add", who, body)
-        assert status == 200, data
-        created: int = data["id"]
+        created: int = (await self.added(who, kind, **body))["id"]
         return created
+
+    async def refused(
+        self, who: Principal, kind: str, body: Any, status: int = 400, item_id: int | None = None
+    ) -> str:
+        """Adding a ``kind`` (or updating the one of ``item_id``) that is refused with
+        ``status``: the message."""
+        if item_id is None:
+            got, answer = await self.call("POST", f"/api/{kind}/add", who, body)
+        else:
+            got, answer = await self.call("PUT", f"/api/{kind}/{item_id}/update", who, body)
+        assert got == status, answer
+        assert answer["error"] == 1
+        message: str = answer["message"]
+        return message
+
+    async def assert_updated(
+        self, who: Principal, kind: str, item_id: int, change: dict[str, Any]
+    ) -> None:
+        """``change`` to the ``kind`` of ``item_id`` succeeds, with the published message."""
+        status, body = await self.call("PUT", f"/api/{kind}/{item_id}/update", who, change)
+        message = f"{LABELS[kind]} has been updated successfully."
+        assert (status, body) == (200, {"error": 0, "message": message})
+
+    async def assert_deleted(self, who: Principal, kind: str, item_id: int) -> None:
+        """Deleting the ``kind`` of ``item_id`` succeeds, with the published message."""
+        status, body = await self.call("DELETE", f"/api/{kind}/{item_id}/delete", who)
+        message = f"{LABELS[kind]} has been deleted successfully."
+        assert (status, body) == (200, {"error": 0, "message": message})
+
+    async def assert_not_found(
+        self, who: Principal, kind: str, item_id: int, change: dict[str, Any] | None = None
+    ) -> None:
+        """Reading, updating (with ``change``) and deleting the ``kind`` of ``item_id``
+        are 404s for ``who``."""
+        for method, path, body in (
+            ("GET", f"/api/{kind}/{item_id}", None),
+            ("PUT", f"/api/{kind}/{item_id}/update", change or {"name": "mine"}),
+            ("DELETE", f"/api/{kind}/{item_id}/delete", None),
+        ):
+            status, answer = await self.call(method, path, who, body)
+            assert (status, answer) == (404, {"error": 1, "message": f"{LABELS[kind]} not found."})
+
+    async def fetch(self, who: Principal, path: str) -> Any:
+        """A GET that answers 200: the answer."""
+        status, data = await self.call("GET", path, who)
+        assert status == 200, data
+        return data
 
     async def details(self, who: Principal, link_id: int) -> dict[str, Any]:
         status, data = await self.call("GET", f"/api/url/{link_id}", who)
@@ -85,19 +153,68 @@ StartLinks = Callable[..., Awaitable[LinksApi]]
 @pytest.fixture
 async def start_links(serve_app: ServeApp, settings: Settings) -> StartLinks:
     """Start the links app; analytics points at a closed port unless overridden."""
-
-    async def start(**overrides: Any) -> LinksApi:
-        overrides.setdefault("analytics_url", f"http://127.0.0.1:{closed_port()}")
-        run_settings = settings.with_overrides(**overrides)
-        client = await serve_app(create_app, run_settings)
-        return LinksApi(client, SignedClient(client, settings.internal_secret), run_settings)
-
-    return start
+    return service_starter(serve_app, settings, create_app, LinksApi)
 
 
 @pytest.fixture
 async def links(start_links: StartLinks) -> LinksApi:
     return await start_links()
+
+
+OwnedRows = Callable[[asyncpg.Pool, Principal], Awaitable[list[asyncpg.Record]]]
+
+
+def owned_rows(kind: str) -> OwnedRows:
+    """``rows(pg_pool, who)``: the ``kind``s ``who`` has stored, oldest first."""
+
+    async def rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
+        found: list[asyncpg.Record] = await pg_pool.fetch(
+            f"SELECT * FROM links.{TABLES[kind]} WHERE owner_id = $1 ORDER BY id", who.user_id
+        )
+        return found
+
+    return rows
+
+
+def published_dates(rows: list[asyncpg.Record]) -> dict[int, str]:
+    """Each row's ``created_at`` as the API publishes it, by id."""
+    return {r["id"]: r["created_at"].strftime("%Y-%m-%d %H:%M:%S") for r in rows}
+
+
+def only_page(key: str, items: list[Any]) -> dict[str, Any]:
+    """The answer of a list endpoint asked for ``?limit=2&page=1`` when all fits that page."""
+    return {
+        "error": 0,
+        "data": {
+            "result": len(items),
+            "perpage": 2,
+            "currentpage": 1,
+            "nextpage": None,
+            "maxpage": 1,
+            key: items,
+        },
+    }
+
+
+async def assert_refused_on_add_and_update(
+    links: LinksApi,
+    pg_pool: asyncpg.Pool,
+    kind: str,
+    valid: dict[str, Any],
+    change: dict[str, Any],
+    message: str,
+) -> None:
+    """``valid`` with ``change`` is refused (400, ``message``) as a new ``kind``, and
+    ``change`` as an update of a stored one; nothing is stored or changed."""
+    rows = owned_rows(kind)
+    alice = principals.user()
+    assert message in await links.refused(alice, kind, {**valid, **change})
+    assert await rows(pg_pool, alice) == []
+
+    item_id = await links.create(alice, kind, **valid)
+    before = await rows(pg_pool, alice)
+    await links.refused(alice, kind, change, item_id=item_id)
+    assert await rows(pg_pool, alice) == before
 
 
 async def snapshot(
@@ -111,6 +228,8 @@ class Invalidations:
     """Collects the invalidation channel's messages while a test runs."""
 
     def __init__(self, redis_client: aioredis.Redis, settings: Settings) -> None:
+        self.redis_client = redis_client
+        self.settings = settings
         self.pubsub = redis_client.pubsub()
         self.channel = invalidate_channel(settings)
         self.seen: list[str] = []
@@ -128,6 +247,13 @@ class Invalidations:
                 if message is not None:
                     self.seen.append(message["data"].decode())
         return self.seen
+
+    async def snapshot_after(self, suffix: str, times: int = 1) -> dict[str, Any]:
+        """The snapshot at ``suffix``, once it has been announced ``times`` times."""
+        await self.wait_for(suffix, times)
+        snap = await snapshot(self.redis_client, self.settings, suffix)
+        assert snap is not None
+        return snap
 
     async def close(self) -> None:
         await self.pubsub.unsubscribe()

@@ -14,7 +14,7 @@ from services.links.lifecycle import purge_user
 from services.links.snapshot import load_campaign_page, load_campaign_snapshot
 from shared.identity import Principal
 from shared.settings import Settings
-from tests.links.conftest import LinksApi, snapshot
+from tests.links.conftest import LinksApi, only_page, owned_rows, snapshot
 from tests.support import principals
 
 NAME_TAKEN = "You already have a campaign with that name."
@@ -25,18 +25,7 @@ def slug_for(who: Principal, label: str = "new-campaign") -> str:
     return f"{label}-{who.user_id}"
 
 
-async def add_campaign(links: LinksApi, who: Principal, **body: Any) -> dict[str, Any]:
-    status, answer = await links.call("POST", "/api/campaign/add", who, body)
-    assert status == 200, answer
-    result: dict[str, Any] = answer
-    return result
-
-
-async def campaign_rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pg_pool.fetch(
-        "SELECT * FROM links.campaigns WHERE owner_id = $1 ORDER BY id", who.user_id
-    )
-    return rows
+campaign_rows = owned_rows("campaign")
 
 
 async def assign(links: LinksApi, who: Principal, campaign_id: int, link_id: int) -> Any:
@@ -47,7 +36,7 @@ async def test_add_list_update_delete_shapes(links: LinksApi, pg_pool: asyncpg.P
     alice = principals.user()
     base = links.settings.public_base_url
     slug = slug_for(alice)
-    added = await add_campaign(links, alice, name="New Campaign", slug=slug, public=True)
+    added = await links.added(alice, "campaign", name="New Campaign", slug=slug, public=True)
     cid = added["id"]
     assert added == {
         "error": 0,
@@ -58,38 +47,30 @@ async def test_add_list_update_delete_shapes(links: LinksApi, pg_pool: asyncpg.P
         "rotator": f"{base}/r/{slug}",
         "list": f"{base}/u/{alice.username}/{slug}-{cid}",
     }
-    plain = await add_campaign(links, alice, name="Sample Campaign")
+    plain = await links.added(alice, "campaign", name="Sample Campaign")
     assert (plain["public"], plain["rotator"]) == (False, False)
     assert plain["list"] == f"{base}/u/{alice.username}/sample-campaign-{plain['id']}"
 
-    status, body = await links.call("GET", "/api/campaigns?limit=2&page=1", alice)
-    assert status == 200
-    assert body == {
-        "error": 0,
-        "data": {
-            "result": 2,
-            "perpage": 2,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            "campaigns": [
-                {
-                    "id": plain["id"],
-                    "name": "Sample Campaign",
-                    "public": False,
-                    "rotator": False,
-                    "list": plain["list"],
-                },
-                {
-                    "id": cid,
-                    "name": "New Campaign",
-                    "public": True,
-                    "rotator": f"{base}/r/{slug}",
-                    "list": added["list"],
-                },
-            ],
-        },
-    }
+    body = await links.fetch(alice, "/api/campaigns?limit=2&page=1")
+    assert body == only_page(
+        "campaigns",
+        [
+            {
+                "id": plain["id"],
+                "name": "Sample Campaign",
+                "public": False,
+                "rotator": False,
+                "list": plain["list"],
+            },
+            {
+                "id": cid,
+                "name": "New Campaign",
+                "public": True,
+                "rotator": f"{base}/r/{slug}",
+                "list": added["list"],
+            },
+        ],
+    )
 
     new_slug = slug_for(alice, "twitter-campaign")
     status, body = await links.call(
@@ -116,11 +97,7 @@ async def test_add_list_update_delete_shapes(links: LinksApi, pg_pool: asyncpg.P
     assert (status, body["rotator"], body["public"]) == (200, False, False)
     assert body["list"] == f"{base}/u/{alice.username}/twitter-campaign-{cid}"
 
-    status, body = await links.call("DELETE", f"/api/campaign/{cid}/delete", alice)
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "Campaign has been deleted successfully."},
-    )
+    await links.assert_deleted(alice, "campaign", cid)
     assert [r["id"] for r in await campaign_rows(pg_pool, alice)] == [plain["id"]]
 
 
@@ -129,8 +106,8 @@ async def test_duplicate_name_and_taken_slug_are_409(
 ) -> None:
     alice, bob = principals.user(), principals.user()
     slug = slug_for(alice, "shared")
-    first = await add_campaign(links, alice, name="Launch", slug=slug)
-    other = await add_campaign(links, alice, name="Other")
+    first = await links.added(alice, "campaign", name="Launch", slug=slug)
+    other = await links.added(alice, "campaign", name="Other")
     for body in ({"name": "Launch"}, {"name": " launch "}):
         status, answer = await links.call("POST", "/api/campaign/add", alice, body)
         assert (status, answer) == (409, {"error": 1, "message": NAME_TAKEN})
@@ -155,7 +132,7 @@ async def test_duplicate_name_and_taken_slug_are_409(
     ]
     assert await campaign_rows(pg_pool, bob) == []
     # Bob may use the name.
-    await add_campaign(links, bob, name="Launch")
+    await links.added(bob, "campaign", name="Launch")
     assert first["id"]
 
 
@@ -176,15 +153,13 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
     links: LinksApi, pg_pool: asyncpg.Pool, body: dict[str, Any], message: str
 ) -> None:
     alice = principals.user()
-    status, answer = await links.call("POST", "/api/campaign/add", alice, body)
-    assert status == 400, answer
-    assert message in answer["message"]
+    assert message in await links.refused(alice, "campaign", body)
     assert await campaign_rows(pg_pool, alice) == []
 
 
 async def test_update_needs_the_name(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    added = await add_campaign(links, alice, name="Keep")
+    added = await links.added(alice, "campaign", name="Keep")
     before = await campaign_rows(pg_pool, alice)
     status, body = await links.call(
         "PUT", f"/api/campaign/{added['id']}/update", alice, {"public": True}
@@ -195,15 +170,13 @@ async def test_update_needs_the_name(links: LinksApi, pg_pool: asyncpg.Pool) -> 
 
 async def test_plan_gate(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     starter = principals.user(principals.STARTER_LIMITS)
-    status, body = await links.call("POST", "/api/campaign/add", starter, {"name": "x"})
-    assert status == 403
-    assert "'bundle' feature" in body["message"]
+    assert "'bundle' feature" in await links.refused(starter, "campaign", {"name": "x"}, 403)
     assert await campaign_rows(pg_pool, starter) == []
 
 
 async def test_assign_and_ownership(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, bob = principals.user(), principals.user()
-    campaign = await add_campaign(links, alice, name="Mine")
+    campaign = await links.added(alice, "campaign", name="Mine")
     link = await links.add(alice, url="https://example.com/a")
     status, body = await assign(links, alice, campaign["id"], link["id"])
     assert (status, body) == (
@@ -212,34 +185,17 @@ async def test_assign_and_ownership(links: LinksApi, pg_pool: asyncpg.Pool) -> N
     )
     assert (await links.details(alice, link["id"]))["campaign"] == campaign["id"]
 
-    bobs_campaign = await add_campaign(links, bob, name="Bob's")
+    bobs_campaign = await links.added(bob, "campaign", name="Bob's")
     bobs_link = await links.add(bob, url="https://example.com/b")
     # Alice's campaign (for Bob) and Alice's link (into Bob's campaign): 404, nothing changes.
-    for method, path, body, message in (
-        ("GET", f"/api/campaign/{campaign['id']}", None, "Campaign not found."),
-        ("PUT", f"/api/campaign/{campaign['id']}/update", {"name": "x"}, "Campaign not found."),
-        ("DELETE", f"/api/campaign/{campaign['id']}/delete", None, "Campaign not found."),
-        (
-            "POST",
-            f"/api/campaign/{campaign['id']}/assign/{bobs_link['id']}",
-            None,
-            "Campaign not found.",
-        ),
-        (
-            "POST",
-            f"/api/campaign/{bobs_campaign['id']}/assign/{link['id']}",
-            None,
-            "Link not found.",
-        ),
-        (
-            "POST",
-            f"/api/campaign/{bobs_campaign['id']}/assign/99999999999",
-            None,
-            "Link not found.",
-        ),
+    await links.assert_not_found(bob, "campaign", campaign["id"], {"name": "x"})
+    for campaign_id, link_id, message in (
+        (campaign["id"], bobs_link["id"], "Campaign not found."),
+        (bobs_campaign["id"], link["id"], "Link not found."),
+        (bobs_campaign["id"], 99999999999, "Link not found."),
     ):
-        status, answer = await links.call(method, path, bob, body)
-        assert (status, answer) == (404, {"error": 1, "message": message}), path
+        status, answer = await assign(links, bob, campaign_id, link_id)
+        assert (status, answer) == (404, {"error": 1, "message": message}), (campaign_id, link_id)
     assert (await links.details(alice, link["id"]))["campaign"] == campaign["id"]
     assert (await links.details(bob, bobs_link["id"]))["campaign"] is None
     status, answer = await links.call(
@@ -261,7 +217,7 @@ async def test_delete_leaves_the_links_unassigned(
 ) -> None:
     alice = principals.user()
     slug = slug_for(alice, "gone")
-    campaign = await add_campaign(links, alice, name="Gone", slug=slug)
+    campaign = await links.added(alice, "campaign", name="Gone", slug=slug)
     alias = f"stay-{alice.user_id}"
     link = await links.add(
         alice, url="https://example.com/s", custom=alias, campaign=campaign["id"]
@@ -285,7 +241,7 @@ async def test_rotator_snapshot_follows_the_campaign_and_its_links(
 ) -> None:
     alice = principals.user()
     slug = slug_for(alice, "rot")
-    campaign = await add_campaign(links, alice, name="Rotate", slug=slug, public=True)
+    campaign = await links.added(alice, "campaign", name="Rotate", slug=slug, public=True)
     cid = campaign["id"]
     key = f"campaign:{slug}"
     assert await snapshot(redis_client, settings, key) == {
@@ -314,7 +270,7 @@ async def test_rotator_snapshot_follows_the_campaign_and_its_links(
     status, _ = await links.call("DELETE", f"/api/url/{ids[1]}/delete", alice)
     assert status == 200
     other_slug = slug_for(alice, "other")
-    other = await add_campaign(links, alice, name="Other", slug=other_slug)
+    other = await links.added(alice, "campaign", name="Other", slug=other_slug)
     status, _ = await assign(links, alice, other["id"], ids[2])
     assert status == 200
     snap = await snapshot(redis_client, settings, key)
@@ -360,7 +316,7 @@ async def test_a_deleted_users_objects_and_rotator_go(
 ) -> None:
     alice = principals.user()
     slug = slug_for(alice, "bye")
-    await add_campaign(links, alice, name="Bye", slug=slug)
+    await links.added(alice, "campaign", name="Bye", slug=slug)
     for path, body in (
         ("/api/channel/add", {"name": "c"}),
         ("/api/pixel/add", {"type": "bing", "name": "p", "tag": "12345"}),
@@ -389,7 +345,7 @@ async def test_rotator_snapshot_names_branded_hosts_and_loses_a_deleted_domains_
     assert status == 200
     domain_id = body["id"]
     slug = slug_for(alice, "brand")
-    campaign = await add_campaign(links, alice, name="Brand", slug=slug)
+    campaign = await links.added(alice, "campaign", name="Brand", slug=slug)
     branded = await links.add(
         alice,
         url="https://example.com/b",

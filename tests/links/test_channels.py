@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from shared.identity import Principal
-from tests.links.conftest import LinksApi
+from tests.links.conftest import LinksApi, only_page, owned_rows
 from tests.support import principals
 
 NEW: dict[str, Any] = {
@@ -21,27 +21,9 @@ NEW: dict[str, Any] = {
 }
 
 
-async def add_channel(links: LinksApi, who: Principal, **body: Any) -> dict[str, Any]:
-    status, answer = await links.call("POST", "/api/channel/add", who, body or NEW)
-    assert status == 200, answer
-    result: dict[str, Any] = answer
-    return result
+MENU_QR: dict[str, Any] = {"type": "text", "data": "hello", "name": "Menu QR"}
 
-
-async def add_qr(links: LinksApi, who: Principal, name: str = "Menu QR") -> dict[str, Any]:
-    status, answer = await links.call(
-        "POST", "/api/qr/add", who, {"type": "text", "data": "hello", "name": name}
-    )
-    assert status == 200, answer
-    result: dict[str, Any] = answer
-    return result
-
-
-async def channel_rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pg_pool.fetch(
-        "SELECT * FROM links.channels WHERE owner_id = $1 ORDER BY id", who.user_id
-    )
-    return rows
+channel_rows = owned_rows("channel")
 
 
 async def assign(
@@ -52,9 +34,9 @@ async def assign(
 
 async def test_add_list_update_delete_shapes(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    added = await add_channel(links, alice)
+    added = await links.added(alice, "channel", **NEW)
     assert added == {"error": 0, "id": added["id"], **NEW}
-    second = await add_channel(links, alice, name="Channel 2", color="#f00")
+    second = await links.added(alice, "channel", name="Channel 2", color="#f00")
     assert second == {
         "error": 0,
         "id": second["id"],
@@ -63,36 +45,24 @@ async def test_add_list_update_delete_shapes(links: LinksApi, pg_pool: asyncpg.P
         "color": "#FF0000",
         "starred": False,
     }
-    status, body = await links.call("GET", "/api/channels?limit=2&page=1", alice)
-    assert status == 200
-    assert body == {
-        "error": 0,
-        "data": {
-            "result": 2,
-            "perpage": 2,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            "channels": [
-                {k: v for k, v in second.items() if k != "error"},
-                {k: v for k, v in added.items() if k != "error"},
-            ],
-        },
-    }
-    status, body = await links.call(
-        "PUT",
-        f"/api/channel/{added['id']}/update",
+    body = await links.fetch(alice, "/api/channels?limit=2&page=1")
+    assert body == only_page(
+        "channels",
+        [
+            {k: v for k, v in second.items() if k != "error"},
+            {k: v for k, v in added.items() if k != "error"},
+        ],
+    )
+    await links.assert_updated(
         alice,
+        "channel",
+        added["id"],
         {
             "name": "Acme Corp",
             "description": "channel for items for Acme Corp",
             "color": "#FFFFFF",
             "starred": False,
         },
-    )
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "Channel has been updated successfully."},
     )
     row = (await channel_rows(pg_pool, alice))[0]
     assert (row["name"], row["description"], row["color"], row["starred"]) == (
@@ -101,18 +71,14 @@ async def test_add_list_update_delete_shapes(links: LinksApi, pg_pool: asyncpg.P
         "#FFFFFF",
         False,
     )
-    status, body = await links.call("DELETE", f"/api/channel/{added['id']}/delete", alice)
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "Channel has been deleted successfully."},
-    )
+    await links.assert_deleted(alice, "channel", added["id"])
     assert [r["id"] for r in await channel_rows(pg_pool, alice)] == [second["id"]]
 
 
 async def test_duplicate_name_is_409(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, bob = principals.user(), principals.user()
-    await add_channel(links, alice, name="Clients")
-    other = await add_channel(links, alice, name="Partners")
+    await links.added(alice, "channel", name="Clients")
+    other = await links.added(alice, "channel", name="Partners")
     for body in ({"name": "Clients"}, {"name": "  clients "}):
         status, answer = await links.call("POST", "/api/channel/add", alice, body)
         assert (status, answer) == (
@@ -125,7 +91,7 @@ async def test_duplicate_name_is_409(links: LinksApi, pg_pool: asyncpg.Pool) -> 
     assert (status, answer["message"]) == (409, "You already have a channel with this name.")
     assert [r["name"] for r in await channel_rows(pg_pool, alice)] == ["Clients", "Partners"]
     # Names are per user.
-    await add_channel(links, bob, name="Clients")
+    await links.added(bob, "channel", name="Clients")
 
 
 @pytest.mark.parametrize(
@@ -145,19 +111,17 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
     links: LinksApi, pg_pool: asyncpg.Pool, body: dict[str, Any], message: str
 ) -> None:
     alice = principals.user()
-    status, answer = await links.call("POST", "/api/channel/add", alice, body)
-    assert status == 400, answer
-    assert message in answer["message"]
+    assert message in await links.refused(alice, "channel", body)
     assert await channel_rows(pg_pool, alice) == []
 
 
 async def test_items_assign_and_listing(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    channel = await add_channel(links, alice)
+    channel = await links.added(alice, "channel", **NEW)
     link = await links.add(
         alice, url="https://google.com", custom=f"g-{alice.user_id}", title="My Sample Link"
     )
-    qr = await add_qr(links, alice)
+    qr = await links.added(alice, "qr", **MENU_QR)
     for kind, item_id in (("links", link["id"]), ("qr", qr["id"])):
         status, body = await assign(links, alice, channel["id"], kind, item_id)
         assert (status, body) == (
@@ -165,8 +129,7 @@ async def test_items_assign_and_listing(links: LinksApi, pg_pool: asyncpg.Pool) 
             {"error": 0, "message": "Item successfully added to the channel."},
         )
     base = links.settings.public_base_url
-    status, body = await links.call("GET", f"/api/channel/{channel['id']}?limit=1&page=1", alice)
-    assert status == 200
+    body = await links.fetch(alice, f"/api/channel/{channel['id']}?limit=1&page=1")
     data = body["data"]
     assert (data["result"], data["perpage"], data["currentpage"], data["nextpage"]) == (2, 1, 1, 2)
     status, body = await links.call("GET", f"/api/channel/{channel['id']}", alice)
@@ -192,7 +155,7 @@ async def test_items_assign_and_listing(links: LinksApi, pg_pool: asyncpg.Pool) 
 
 async def test_bio_and_unknown_item_types_are_400(links: LinksApi) -> None:
     alice = principals.user()
-    channel = await add_channel(links, alice)
+    channel = await links.added(alice, "channel", **NEW)
     status, body = await assign(links, alice, channel["id"], "bio", 1)
     assert status == 400
     assert "Bio pages are not available" in body["message"]
@@ -202,20 +165,15 @@ async def test_bio_and_unknown_item_types_are_400(links: LinksApi) -> None:
 
 async def test_another_users_ids_are_not_found(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, bob = principals.user(), principals.user()
-    channel = await add_channel(links, alice)
-    bobs_channel = await add_channel(links, bob)
+    channel = await links.added(alice, "channel", **NEW)
+    bobs_channel = await links.added(bob, "channel", **NEW)
     alices_link = await links.add(alice, url="https://example.com/a")
-    alices_qr = await add_qr(links, alice)
+    alices_qr = await links.added(alice, "qr", **MENU_QR)
     bobs_link = await links.add(bob, url="https://example.com/b")
     before = await channel_rows(pg_pool, alice)
-    for method, path, body in (
-        ("GET", f"/api/channel/{channel['id']}", None),
-        ("PUT", f"/api/channel/{channel['id']}/update", {"name": "mine"}),
-        ("DELETE", f"/api/channel/{channel['id']}/delete", None),
-        ("POST", f"/api/channel/{channel['id']}/assign/links/{bobs_link['id']}", None),
-    ):
-        status, answer = await links.call(method, path, bob, body)
-        assert (status, answer) == (404, {"error": 1, "message": "Channel not found."})
+    await links.assert_not_found(bob, "channel", channel["id"])
+    status, answer = await assign(links, bob, channel["id"], "links", bobs_link["id"])
+    assert (status, answer) == (404, {"error": 1, "message": "Channel not found."})
     # Bob's channel, Alice's items.
     status, answer = await assign(links, bob, bobs_channel["id"], "links", alices_link["id"])
     assert (status, answer["message"]) == (404, "Link not found.")
@@ -242,9 +200,9 @@ async def test_another_users_ids_are_not_found(links: LinksApi, pg_pool: asyncpg
 
 async def test_delete_unassigns_its_items(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    channel = await add_channel(links, alice)
+    channel = await links.added(alice, "channel", **NEW)
     link = await links.add(alice, url="https://example.com/in", channel=channel["id"])
-    qr = await add_qr(links, alice)
+    qr = await links.added(alice, "qr", **MENU_QR)
     status, _ = await assign(links, alice, channel["id"], "qr", qr["id"])
     assert status == 200
     status, _ = await links.call("DELETE", f"/api/channel/{channel['id']}/delete", alice)

@@ -10,7 +10,14 @@ import redis.asyncio as aioredis
 
 from shared.identity import Principal
 from shared.settings import Settings
-from tests.links.conftest import EventTap, Invalidations, LinksApi, snapshot
+from tests.links.conftest import (
+    EventTap,
+    Invalidations,
+    LinksApi,
+    only_page,
+    owned_rows,
+    snapshot,
+)
 from tests.support import principals
 
 
@@ -18,20 +25,7 @@ def host_for(who: Principal, label: str = "go") -> str:
     return f"{label}-{who.user_id}.example.com"
 
 
-async def add_domain(links: LinksApi, who: Principal, **body: Any) -> int:
-    status, data = await links.call("POST", "/api/domain/add", who, body)
-    assert status == 200, data
-    assert set(data) == {"error", "id"}
-    assert data["error"] == 0
-    domain_id: int = data["id"]
-    return domain_id
-
-
-async def domain_rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pg_pool.fetch(
-        "SELECT * FROM links.domains WHERE owner_id = $1 ORDER BY id", who.user_id
-    )
-    return rows
+domain_rows = owned_rows("domain")
 
 
 async def test_add_list_get_update_delete(
@@ -39,9 +33,9 @@ async def test_add_list_get_update_delete(
 ) -> None:
     alice = principals.user()
     host = host_for(alice)
-    domain_id = await add_domain(
-        links,
+    domain_id = await links.create(
         alice,
+        "domain",
         domain=f"HTTPS://{host.upper()}/",
         redirectroot="https://example.com/root",
         redirect404="https://example.com/404",
@@ -49,45 +43,34 @@ async def test_add_list_get_update_delete(
     rows = await domain_rows(pg_pool, alice)
     assert [(r["host"], r["scheme"]) for r in rows] == [(host, "https")]
 
-    status, body = await links.call("GET", "/api/domains?limit=2&page=1", alice)
-    assert status == 200
-    assert body == {
-        "error": 0,
-        "data": {
-            "result": 1,
-            "perpage": 2,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            "domains": [
-                {
-                    "id": domain_id,
-                    "domain": f"https://{host}",
-                    "redirectroot": "https://example.com/root",
-                    "redirect404": "https://example.com/404",
-                }
-            ],
-        },
-    }
-    status, body = await links.call("GET", f"/api/domain/{domain_id}", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/domains?limit=2&page=1")
+    assert body == only_page(
+        "domains",
+        [
+            {
+                "id": domain_id,
+                "domain": f"https://{host}",
+                "redirectroot": "https://example.com/root",
+                "redirect404": "https://example.com/404",
+            }
+        ],
+    )
+    body = await links.fetch(alice, f"/api/domain/{domain_id}")
     assert body["data"]["domain"] == f"https://{host}"
 
-    status, body = await links.call(
-        "PUT",
-        f"/api/domain/{domain_id}/update",
+    await links.assert_updated(
         alice,
+        "domain",
+        domain_id,
         {"redirectroot": "https://example.com/new-root", "redirect404": None},
     )
-    assert (status, body) == (200, {"error": 0, "message": "Domain has been updated successfully."})
     row = (await domain_rows(pg_pool, alice))[0]
     assert (row["redirect_root"], row["redirect_404"]) == ("https://example.com/new-root", None)
     snap = await snapshot(redis_client, settings, f"domain:{host}")
     assert snap is not None
     assert (snap["root"], snap["notfound"]) == ("https://example.com/new-root", None)
 
-    status, body = await links.call("DELETE", f"/api/domain/{domain_id}/delete", alice)
-    assert (status, body) == (200, {"error": 0, "message": "Domain has been deleted successfully."})
+    await links.assert_deleted(alice, "domain", domain_id)
     assert await domain_rows(pg_pool, alice) == []
     assert await snapshot(redis_client, settings, f"domain:{host}") is None
 
@@ -95,7 +78,7 @@ async def test_add_list_get_update_delete(
 async def test_one_owner_per_domain(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, bob = principals.user(), principals.user()
     host = host_for(alice, "shared")
-    await add_domain(links, alice, domain=f"https://{host}")
+    await links.create(alice, "domain", domain=f"https://{host}")
     for who, raw in ((bob, f"http://{host.upper()}"), (alice, f"https://{host}")):
         status, body = await links.call("POST", "/api/domain/add", who, {"domain": raw})
         assert status == 409
@@ -130,9 +113,7 @@ async def test_bad_domains_are_400_and_nothing_stored(
     links: LinksApi, pg_pool: asyncpg.Pool, body: dict[str, Any]
 ) -> None:
     alice = principals.user()
-    status, data = await links.call("POST", "/api/domain/add", alice, body)
-    assert status == 400, data
-    assert data["error"] == 1
+    await links.refused(alice, "domain", body)
     assert await domain_rows(pg_pool, alice) == []
 
 
@@ -155,7 +136,7 @@ async def test_plan_gate_and_count(links: LinksApi, pg_pool: asyncpg.Pool) -> No
     assert status == 403
     assert "'domain' feature" in body["message"]
     business = principals.user(principals.BUSINESS_LIMITS)  # one domain
-    await add_domain(links, business, domain=f"https://{host_for(business, 'one')}")
+    await links.create(business, "domain", domain=f"https://{host_for(business, 'one')}")
     status, body = await links.call(
         "POST", "/api/domain/add", business, {"domain": f"https://{host_for(business, 'two')}"}
     )
@@ -176,7 +157,7 @@ async def test_another_users_domain_is_404_and_unchanged(
     links: LinksApi, pg_pool: asyncpg.Pool, method: str, path: str
 ) -> None:
     alice, mallory = principals.user(), principals.user()
-    domain_id = await add_domain(links, alice, domain=f"https://{host_for(alice)}")
+    domain_id = await links.create(alice, "domain", domain=f"https://{host_for(alice)}")
     before = await domain_rows(pg_pool, alice)
     body = {"redirectroot": "https://evil.example"} if method == "PUT" else None
     status, data = await links.call(method, path.format(id=domain_id), mallory, body)
@@ -197,7 +178,7 @@ async def test_deleting_a_domain_deletes_its_links_and_their_snapshots(
 ) -> None:
     alice = principals.user()
     host = host_for(alice, "del")
-    domain_id = await add_domain(links, alice, domain=f"https://{host}")
+    domain_id = await links.create(alice, "domain", domain=f"https://{host}")
     on_domain = [
         await links.add(
             alice, url="https://example.com", custom=f"d{i}-x", domain=f"https://{host}"
@@ -224,11 +205,10 @@ async def test_deleting_a_domain_deletes_its_links_and_their_snapshots(
 async def test_domain_list_paging(links: LinksApi) -> None:
     alice = principals.user()
     ids = [
-        await add_domain(links, alice, domain=f"https://{host_for(alice, f'p{i}')}")
+        await links.create(alice, "domain", domain=f"https://{host_for(alice, f'p{i}')}")
         for i in range(3)
     ]
-    status, body = await links.call("GET", "/api/domains?limit=2&page=2", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/domains?limit=2&page=2")
     assert body["data"]["result"] == 3
     assert body["data"]["maxpage"] == 2
     assert [d["id"] for d in body["data"]["domains"]] == [ids[0]]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aio_pika
 import asyncpg
 import orjson
 import redis.asyncio as aioredis
 
 from shared import amqp
-from shared.events import USER_DELETED, UserDeleted, new_event
+from shared.events import USER_DELETED
 from shared.settings import Settings
 from tests.links.conftest import EventTap, LinksApi, snapshot
 from tests.support import principals
+from tests.support.events import publish_user_deleted
+from tests.support.waiting import eventually
 
 
 async def publish_raw(settings: Settings, routing_key: str, body: bytes) -> None:
@@ -29,27 +29,16 @@ async def publish_raw(settings: Settings, routing_key: str, body: bytes) -> None
         await connection.close()
 
 
-async def publish_user_deleted(settings: Settings, *user_ids: int) -> None:
-    connection = await amqp.connect(settings)
-    try:
-        publisher = await amqp.open_publisher(connection, settings)
-        await publisher.publish(
-            *(new_event(USER_DELETED, UserDeleted(user_id=uid)) for uid in user_ids)
-        )
-    finally:
-        await connection.close()
-
-
 async def wait_until_gone(
     pg_pool: asyncpg.Pool, owner_id: int, table: str = "links", within: float = 10.0
 ) -> None:
     """Poll until the consumer (another task, via the broker) has removed the rows."""
     sql = f"SELECT count(*) FROM links.{table} WHERE owner_id = $1"
-    async with asyncio.timeout(within):
-        while True:
-            if not await pg_pool.fetchval(sql, owner_id):
-                return
-            await asyncio.sleep(0.05)
+
+    async def gone() -> bool:
+        return not await pg_pool.fetchval(sql, owner_id)
+
+    await eventually(gone, within=within)
 
 
 async def test_user_deleted_removes_links_domains_and_snapshots(
@@ -81,8 +70,7 @@ async def test_user_deleted_removes_links_domains_and_snapshots(
     assert await snapshot(redis_client, settings, f"domain:{host}") is None
     # Someone else's links are untouched.
     assert await snapshot(redis_client, settings, f"link:_:by-{doomed.user_id}") is not None
-    status, _ = await links.call("GET", f"/api/url/{kept['id']}", bystander)
-    assert status == 200
+    _ = await links.fetch(bystander, f"/api/url/{kept['id']}")
 
 
 async def test_malformed_lifecycle_messages_are_dropped_and_consuming_goes_on(

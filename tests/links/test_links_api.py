@@ -134,8 +134,7 @@ async def test_add_with_every_parameter_is_stored_and_shown(
 async def test_details_shape_with_analytics_unreachable(links: LinksApi) -> None:
     alice = principals.user()
     added = await links.add(alice, url="https://example.com", title="t")
-    status, body = await links.call("GET", f"/api/url/{added['id']}", alice)
-    assert status == 200
+    body = await links.fetch(alice, f"/api/url/{added['id']}")
     assert body["error"] == 0
     assert body["id"] == added["id"]
     assert body["data"] is None
@@ -150,8 +149,7 @@ async def test_details_shape_with_analytics_unreachable(links: LinksApi) -> None
 async def test_list_shape_paging_and_clicks_zero_without_analytics(links: LinksApi) -> None:
     alice = principals.user()
     ids = [(await links.add(alice, url=f"https://example.com/{i}"))["id"] for i in range(5)]
-    status, body = await links.call("GET", "/api/urls?limit=2&page=1", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/urls?limit=2&page=1")
     data = body["data"]
     assert (data["result"], data["perpage"], data["currentpage"]) == (5, 2, 1)
     assert (data["nextpage"], data["maxpage"]) == (2, 3)
@@ -168,7 +166,7 @@ async def test_list_shape_paging_and_clicks_zero_without_analytics(links: LinksA
         "date",
     }
     assert item["clicks"] == 0
-    status, body = await links.call("GET", "/api/urls?limit=2&page=3", alice)
+    body = await links.fetch(alice, "/api/urls?limit=2&page=3")
     assert [u["id"] for u in body["data"]["urls"]] == [ids[0]]
     assert body["data"]["nextpage"] is None
 
@@ -176,8 +174,7 @@ async def test_list_shape_paging_and_clicks_zero_without_analytics(links: LinksA
 async def test_list_shows_only_the_callers_links(links: LinksApi) -> None:
     alice, bob = principals.user(), principals.user()
     await links.add(alice, url="https://example.com/a")
-    status, body = await links.call("GET", "/api/urls", bob)
-    assert status == 200
+    body = await links.fetch(bob, "/api/urls")
     assert body["data"]["result"] == 0
     assert body["data"]["urls"] == []
 
@@ -190,8 +187,7 @@ async def test_list_search_q_matches_url_alias_title_description(links: LinksApi
     d = await links.add(alice, url="https://example.com/d", description="needle note")
     await links.add(alice, url="https://example.com/e", title="nothing")
     await links.add(alice, url="https://example.com/f", title="100% sure_thing")
-    status, body = await links.call("GET", "/api/urls?q=needle", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/urls?q=needle")
     assert {u["id"] for u in body["data"]["urls"]} == {a["id"], b["id"], c["id"], d["id"]}
     # LIKE wildcards in q are literal characters.
     _, body = await links.call("GET", "/api/urls?q=%25", alice)
@@ -220,8 +216,7 @@ async def test_list_short_filter_by_alias_or_short_url(links: LinksApi) -> None:
 async def test_order_clicks_without_analytics_falls_back_to_date(links: LinksApi) -> None:
     alice = principals.user()
     ids = [(await links.add(alice, url=f"https://example.com/{i}"))["id"] for i in range(3)]
-    status, body = await links.call("GET", "/api/urls?order=clicks", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/urls?order=clicks")
     assert [u["id"] for u in body["data"]["urls"]] == ids[::-1]
     status, body = await links.call("GET", "/api/urls?order=popular", alice)
     assert status == 400

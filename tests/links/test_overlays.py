@@ -8,11 +8,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
-from shared.identity import Principal
-from shared.settings import Settings
-from tests.links.conftest import Invalidations, LinksApi, snapshot
+from tests.links.conftest import (
+    Invalidations,
+    LinksApi,
+    assert_refused_on_add_and_update,
+    only_page,
+    owned_rows,
+    published_dates,
+)
 from tests.support import principals
 
 MESSAGE: dict[str, Any] = {
@@ -33,55 +37,29 @@ CONTACT: dict[str, Any] = {
 }
 
 
-async def add_overlay(links: LinksApi, who: Principal, body: dict[str, Any]) -> int:
-    status, answer = await links.call("POST", "/api/overlay/add", who, body)
-    assert status == 200, answer
-    assert set(answer) == {"error", "id"}
-    overlay_id: int = answer["id"]
-    return overlay_id
-
-
-async def overlay_rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pg_pool.fetch(
-        "SELECT * FROM links.overlays WHERE owner_id = $1 ORDER BY id", who.user_id
-    )
-    return rows
+overlay_rows = owned_rows("overlay")
 
 
 async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    first = await add_overlay(links, alice, MESSAGE)
-    second = await add_overlay(links, alice, CONTACT)
+    first = await links.create(alice, "overlay", **MESSAGE)
+    second = await links.create(alice, "overlay", **CONTACT)
     rows = await overlay_rows(pg_pool, alice)
-    date = {r["id"]: r["created_at"].strftime("%Y-%m-%d %H:%M:%S") for r in rows}
+    date = published_dates(rows)
 
-    status, body = await links.call("GET", "/api/overlay?limit=2&page=1", alice)
-    assert status == 200
-    assert body == {
-        "error": 0,
-        "data": {
-            "result": 2,
-            "perpage": 2,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            "cta": [
-                {"id": second, "type": "contact", "name": "Contact Page", "date": date[second]},
-                {"id": first, "type": "message", "name": "Product 1 Promo", "date": date[first]},
-            ],
-        },
-    }
-    status, body = await links.call("GET", f"/api/overlay/{first}", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/overlay?limit=2&page=1")
+    assert body == only_page(
+        "cta",
+        [
+            {"id": second, "type": "contact", "name": "Contact Page", "date": date[second]},
+            {"id": first, "type": "message", "name": "Product 1 Promo", "date": date[first]},
+        ],
+    )
+    body = await links.fetch(alice, f"/api/overlay/{first}")
     assert body["data"] == {
         "id": first,
-        "type": "message",
-        "name": "Product 1 Promo",
-        "text": "Our spring sale is on.",
-        "button_text": "Shop now",
-        "button_url": "https://shop.example.com/sale",
-        "position": "bottom-right",
-        "colors": {
+        **MESSAGE,
+        "colors": {  # normalized
             "bg": "#FFFFFF",
             "text": "#000000",
             "button": "#FF0000",
@@ -90,22 +68,15 @@ async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool
         "group": None,
         "date": date[first],
     }
-    status, body = await links.call("GET", f"/api/overlay/{second}", alice)
+    body = await links.fetch(alice, f"/api/overlay/{second}")
     assert (body["data"]["group"], body["data"]["position"], body["data"]["colors"]) == (
         42,
         "bottom",
         {},
     )
 
-    status, body = await links.call(
-        "PUT",
-        f"/api/overlay/{second}/update",
-        alice,
-        {"type": "newsletter", "group": None, "colors": {"bg": "#123456"}},
-    )
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "CTA overlay has been updated successfully."},
+    await links.assert_updated(
+        alice, "overlay", second, {"type": "newsletter", "group": None, "colors": {"bg": "#123456"}}
     )
     row = (await overlay_rows(pg_pool, alice))[1]
     assert (row["type"], row["group_id"], row["colors"], row["text"]) == (
@@ -115,11 +86,7 @@ async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool
         "Leave your details",
     )
 
-    status, body = await links.call("DELETE", f"/api/overlay/{first}/delete", alice)
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "CTA overlay has been deleted successfully."},
-    )
+    await links.assert_deleted(alice, "overlay", first)
     assert [r["id"] for r in await overlay_rows(pg_pool, alice)] == [second]
 
 
@@ -142,17 +109,7 @@ async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool
 async def test_bad_input_is_refused_and_nothing_is_stored(
     links: LinksApi, pg_pool: asyncpg.Pool, change: dict[str, Any], message: str
 ) -> None:
-    alice = principals.user()
-    status, body = await links.call("POST", "/api/overlay/add", alice, {**MESSAGE, **change})
-    assert status == 400, body
-    assert message in body["message"]
-    assert await overlay_rows(pg_pool, alice) == []
-
-    overlay_id = await add_overlay(links, alice, MESSAGE)
-    before = await overlay_rows(pg_pool, alice)
-    status, body = await links.call("PUT", f"/api/overlay/{overlay_id}/update", alice, change)
-    assert status == 400
-    assert await overlay_rows(pg_pool, alice) == before
+    await assert_refused_on_add_and_update(links, pg_pool, "overlay", MESSAGE, change, message)
 
 
 async def test_contact_group_must_be_a_positive_id(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
@@ -165,33 +122,11 @@ async def test_contact_group_must_be_a_positive_id(links: LinksApi, pg_pool: asy
     assert await overlay_rows(pg_pool, alice) == []
 
 
-async def test_plan_gate_and_count(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
-    starter = principals.user(principals.STARTER_LIMITS)
-    status, body = await links.call("POST", "/api/overlay/add", starter, MESSAGE)
-    assert status == 403
-    assert "'overlay' feature" in body["message"]
-    assert await overlay_rows(pg_pool, starter) == []
-
-    business = principals.user(principals.BUSINESS_LIMITS)  # overlay.count = 10
-    for _ in range(10):
-        await add_overlay(links, business, MESSAGE)
-    status, body = await links.call("POST", "/api/overlay/add", business, MESSAGE)
-    assert status == 403
-    assert "limit of 10 CTA overlays" in body["message"]
-    assert len(await overlay_rows(pg_pool, business)) == 10
-
-
 async def test_another_users_overlay_is_not_found(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, bob = principals.user(), principals.user()
-    overlay_id = await add_overlay(links, alice, CONTACT)
+    overlay_id = await links.create(alice, "overlay", **CONTACT)
     before = await overlay_rows(pg_pool, alice)
-    for method, path, body in (
-        ("GET", f"/api/overlay/{overlay_id}", None),
-        ("PUT", f"/api/overlay/{overlay_id}/update", {"name": "mine"}),
-        ("DELETE", f"/api/overlay/{overlay_id}/delete", None),
-    ):
-        status, answer = await links.call(method, path, bob, body)
-        assert (status, answer) == (404, {"error": 1, "message": "CTA overlay not found."})
+    await links.assert_not_found(bob, "overlay", overlay_id)
     assert await overlay_rows(pg_pool, alice) == before
 
     added = await links.add(bob, url="https://example.com")
@@ -210,21 +145,16 @@ async def test_another_users_overlay_is_not_found(links: LinksApi, pg_pool: asyn
 
 
 async def test_link_snapshots_carry_the_overlay_and_follow_changes(
-    links: LinksApi,
-    pg_pool: asyncpg.Pool,
-    redis_client: aioredis.Redis,
-    settings: Settings,
-    invalidations: Invalidations,
+    links: LinksApi, invalidations: Invalidations
 ) -> None:
     alice = principals.user()
-    overlay_id = await add_overlay(links, alice, CONTACT)
+    overlay_id = await links.create(alice, "overlay", **CONTACT)
     alias = f"ov-{alice.user_id}"
     added = await links.add(
         alice, url="https://example.com/ov", custom=alias, type=f"overlay-{overlay_id}"
     )
     suffix = f"link:_:{alias}"
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    snap = await invalidations.snapshot_after(suffix)
     assert snap["overlay"] == {
         "type": "contact",
         "name": "Contact Page",
@@ -237,16 +167,13 @@ async def test_link_snapshots_carry_the_overlay_and_follow_changes(
     }
     assert snap["splash"] is None
 
-    status, _ = await links.call(
-        "PUT",
-        f"/api/overlay/{overlay_id}/update",
+    await links.assert_updated(
         alice,
+        "overlay",
+        overlay_id,
         {"text": "<b>new</b>", "position": "top-left", "colors": {"bg": "#000000"}},
     )
-    assert status == 200
-    await invalidations.wait_for(suffix, times=2)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    snap = await invalidations.snapshot_after(suffix, times=2)
     overlay = snap["overlay"]
     assert (overlay["text"], overlay["position"], overlay["colors"]) == (
         "<b>new</b>",
@@ -255,10 +182,7 @@ async def test_link_snapshots_carry_the_overlay_and_follow_changes(
     )
 
     # Deleted: the link becomes a direct link.
-    status, _ = await links.call("DELETE", f"/api/overlay/{overlay_id}/delete", alice)
-    assert status == 200
-    await invalidations.wait_for(suffix, times=3)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    await links.assert_deleted(alice, "overlay", overlay_id)
+    snap = await invalidations.snapshot_after(suffix, times=3)
     assert (snap["type"], snap["overlay"]) == ("direct", None)
     assert (await links.details(alice, added["id"]))["type"] == "direct"

@@ -8,11 +8,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
 from shared.identity import Principal
-from shared.settings import Settings
-from tests.links.conftest import Invalidations, LinksApi, snapshot
+from tests.links.conftest import (
+    Invalidations,
+    LinksApi,
+    only_page,
+    owned_rows,
+    published_dates,
+)
 from tests.support import principals
 
 VALID_TAGS: list[tuple[str, Any, str]] = [
@@ -68,73 +72,49 @@ HOSTILE_TAGS: list[Any] = [
 ]
 
 
+pixel_rows = owned_rows("pixel")
+
+
 async def add_pixel(
-    links: LinksApi, who: Principal, type_: str = "gtmpixel", tag: Any = "GTM-ABCDE", **extra: Any
+    links: LinksApi, who: Principal, type_: str = "gtmpixel", tag: Any = "GTM-ABCDE"
 ) -> int:
-    status, body = await links.call(
-        "POST", "/api/pixel/add", who, {"type": type_, "name": "My pixel", "tag": tag, **extra}
-    )
-    assert status == 200, body
-    assert set(body) == {"error", "id"}
-    assert body["error"] == 0
-    pixel_id: int = body["id"]
-    return pixel_id
-
-
-async def pixel_rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pg_pool.fetch(
-        "SELECT * FROM links.pixels WHERE owner_id = $1 ORDER BY id", who.user_id
-    )
-    return rows
+    return await links.create(who, "pixel", type=type_, name="My pixel", tag=tag)
 
 
 async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
     first = await add_pixel(links, alice, "gtmpixel", "GTM-ABCDE")
     second = await add_pixel(links, alice, "twitterpixel", "1234567")
-    status, body = await links.call("GET", "/api/pixels?limit=2&page=1", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/pixels?limit=2&page=1")
     rows = await pixel_rows(pg_pool, alice)
-    dates = {r["id"]: r["created_at"].strftime("%Y-%m-%d %H:%M:%S") for r in rows}
-    assert body == {
-        "error": 0,
-        "data": {
-            "result": 2,
-            "perpage": 2,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            "pixels": [
-                {
-                    "id": second,
-                    "type": "twitterpixel",
-                    "name": "My pixel",
-                    "tag": "1234567",
-                    "date": dates[second],
-                },
-                {
-                    "id": first,
-                    "type": "gtmpixel",
-                    "name": "My pixel",
-                    "tag": "GTM-ABCDE",
-                    "date": dates[first],
-                },
-            ],
-        },
-    }
-    status, body = await links.call("GET", f"/api/pixel/{first}", alice)
-    assert status == 200
+    dates = published_dates(rows)
+    assert body == only_page(
+        "pixels",
+        [
+            {
+                "id": second,
+                "type": "twitterpixel",
+                "name": "My pixel",
+                "tag": "1234567",
+                "date": dates[second],
+            },
+            {
+                "id": first,
+                "type": "gtmpixel",
+                "name": "My pixel",
+                "tag": "GTM-ABCDE",
+                "date": dates[first],
+            },
+        ],
+    )
+    body = await links.fetch(alice, f"/api/pixel/{first}")
     assert body["data"]["tag"] == "GTM-ABCDE"
 
-    status, body = await links.call(
-        "PUT", f"/api/pixel/{first}/update", alice, {"name": "Renamed", "tag": "GTM-ZZZZ99"}
-    )
-    assert (status, body) == (200, {"error": 0, "message": "Pixel has been updated successfully."})
+    await links.assert_updated(alice, "pixel", first, {"name": "Renamed", "tag": "GTM-ZZZZ99"})
     row = (await pixel_rows(pg_pool, alice))[0]
     assert (row["name"], row["tag"], row["type"]) == ("Renamed", "GTM-ZZZZ99", "gtmpixel")
 
-    status, body = await links.call("DELETE", f"/api/pixel/{first}/delete", alice)
-    assert (status, body) == (200, {"error": 0, "message": "Pixel has been deleted successfully."})
+    await links.assert_deleted(alice, "pixel", first)
     assert [r["id"] for r in await pixel_rows(pg_pool, alice)] == [second]
 
 
@@ -153,12 +133,9 @@ async def test_markup_and_malformed_tags_are_refused_and_nothing_is_stored(
     links: LinksApi, pg_pool: asyncpg.Pool, tag: Any
 ) -> None:
     alice = principals.user()
-    status, body = await links.call(
-        "POST", "/api/pixel/add", alice, {"type": "gtmpixel", "name": "x", "tag": tag}
+    assert "tag" in await links.refused(
+        alice, "pixel", {"type": "gtmpixel", "name": "x", "tag": tag}
     )
-    assert status == 400, body
-    assert body["error"] == 1
-    assert "tag" in body["message"]
     assert await pixel_rows(pg_pool, alice) == []
 
 
@@ -185,11 +162,8 @@ async def test_tags_must_match_their_providers_format(
     links: LinksApi, pg_pool: asyncpg.Pool, type_: str, tag: str
 ) -> None:
     alice = principals.user()
-    status, body = await links.call(
-        "POST", "/api/pixel/add", alice, {"type": type_, "name": "x", "tag": tag}
-    )
-    assert status == 400
-    assert f"for a {type_} pixel" in body["message"]
+    message = await links.refused(alice, "pixel", {"type": type_, "name": "x", "tag": tag})
+    assert f"for a {type_} pixel" in message
     assert await pixel_rows(pg_pool, alice) == []
 
 
@@ -208,9 +182,7 @@ async def test_required_fields(
     links: LinksApi, pg_pool: asyncpg.Pool, body: dict[str, Any], message: str
 ) -> None:
     alice = principals.user()
-    status, answer = await links.call("POST", "/api/pixel/add", alice, body)
-    assert status == 400
-    assert message in answer["message"]
+    assert message in await links.refused(alice, "pixel", body)
     assert await pixel_rows(pg_pool, alice) == []
 
 
@@ -237,37 +209,11 @@ async def test_update_checks_the_tag_against_the_type(
     assert (row["type"], row["tag"]) == ("bing", "1234567")
 
 
-async def test_plan_gate_and_count(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
-    starter = principals.user(principals.STARTER_LIMITS)
-    status, body = await links.call(
-        "POST", "/api/pixel/add", starter, {"type": "bing", "name": "x", "tag": "12345"}
-    )
-    assert status == 403
-    assert "'pixels' feature" in body["message"]
-    assert await pixel_rows(pg_pool, starter) == []
-
-    business = principals.user(principals.BUSINESS_LIMITS)  # pixels.count = 10
-    for _ in range(10):
-        await add_pixel(links, business, "bing", "12345")
-    status, body = await links.call(
-        "POST", "/api/pixel/add", business, {"type": "bing", "name": "x", "tag": "12345"}
-    )
-    assert status == 403
-    assert "limit of 10 tracking pixels" in body["message"]
-    assert len(await pixel_rows(pg_pool, business)) == 10
-
-
 async def test_another_users_pixel_is_not_found(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, bob = principals.user(), principals.user()
     pixel_id = await add_pixel(links, alice)
     before = await pixel_rows(pg_pool, alice)
-    for method, path, body in (
-        ("GET", f"/api/pixel/{pixel_id}", None),
-        ("PUT", f"/api/pixel/{pixel_id}/update", {"name": "mine"}),
-        ("DELETE", f"/api/pixel/{pixel_id}/delete", None),
-    ):
-        status, answer = await links.call(method, path, bob, body)
-        assert (status, answer) == (404, {"error": 1, "message": "Pixel not found."})
+    await links.assert_not_found(bob, "pixel", pixel_id)
     status, answer = await links.call("GET", "/api/pixels", bob)
     assert answer["data"]["pixels"] == []
     assert await pixel_rows(pg_pool, alice) == before
@@ -285,11 +231,7 @@ async def test_another_users_pixel_is_not_found(links: LinksApi, pg_pool: asyncp
 
 
 async def test_link_snapshots_carry_resolved_pixels_and_follow_changes(
-    links: LinksApi,
-    pg_pool: asyncpg.Pool,
-    redis_client: aioredis.Redis,
-    settings: Settings,
-    invalidations: Invalidations,
+    links: LinksApi, invalidations: Invalidations
 ) -> None:
     alice = principals.user()
     fb = await add_pixel(links, alice, "fbpixel", "1234567890")
@@ -297,25 +239,18 @@ async def test_link_snapshots_carry_resolved_pixels_and_follow_changes(
     alias = f"px-{alice.user_id}"
     added = await links.add(alice, url="https://example.com/px", custom=alias, pixels=[gtm, fb])
     suffix = f"link:_:{alias}"
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    snap = await invalidations.snapshot_after(suffix)
     assert snap["pixels"] == [
         {"type": "gtmpixel", "tag": "GTM-ABC123"},
         {"type": "fbpixel", "tag": "1234567890"},
     ]
 
-    status, _ = await links.call("PUT", f"/api/pixel/{fb}/update", alice, {"tag": "999999999"})
-    assert status == 200
-    await invalidations.wait_for(suffix, times=2)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    await links.assert_updated(alice, "pixel", fb, {"tag": "999999999"})
+    snap = await invalidations.snapshot_after(suffix, times=2)
     assert snap["pixels"][1] == {"type": "fbpixel", "tag": "999999999"}
 
-    status, _ = await links.call("DELETE", f"/api/pixel/{gtm}/delete", alice)
-    assert status == 200
-    await invalidations.wait_for(suffix, times=3)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    await links.assert_deleted(alice, "pixel", gtm)
+    snap = await invalidations.snapshot_after(suffix, times=3)
     assert snap["pixels"] == [{"type": "fbpixel", "tag": "999999999"}]
     assert (await links.details(alice, added["id"]))["pixels"] == [fb]
 

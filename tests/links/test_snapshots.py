@@ -12,10 +12,7 @@ from tests.support import principals
 
 
 async def test_add_writes_the_snapshot_and_announces_it(
-    links: LinksApi,
-    redis_client: aioredis.Redis,
-    settings: Settings,
-    invalidations: Invalidations,
+    links: LinksApi, invalidations: Invalidations
 ) -> None:
     alice = principals.user()
     added = await links.add(
@@ -28,9 +25,7 @@ async def test_add_writes_the_snapshot_and_announces_it(
         metatitle="Meta",
     )
     suffix = f"link:_:snap-{alice.user_id}"
-    await invalidations.wait_for(suffix)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    snap = await invalidations.snapshot_after(suffix)
     assert snap["id"] == added["id"]
     assert snap["owner"] == alice.user_id
     assert snap["host"] == "_"

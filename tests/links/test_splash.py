@@ -8,11 +8,15 @@ from typing import Any
 
 import asyncpg
 import pytest
-import redis.asyncio as aioredis
 
-from shared.identity import Principal
-from shared.settings import Settings
-from tests.links.conftest import Invalidations, LinksApi, snapshot
+from tests.links.conftest import (
+    Invalidations,
+    LinksApi,
+    assert_refused_on_add_and_update,
+    only_page,
+    owned_rows,
+    published_dates,
+)
 from tests.support import principals
 
 FULL: dict[str, Any] = {
@@ -26,56 +30,29 @@ FULL: dict[str, Any] = {
 }
 
 
-async def add_splash(links: LinksApi, who: Principal, **body: Any) -> int:
-    status, answer = await links.call("POST", "/api/splash/add", who, body or FULL)
-    assert status == 200, answer
-    assert set(answer) == {"error", "id"}
-    splash_id: int = answer["id"]
-    return splash_id
-
-
-async def splash_rows(pg_pool: asyncpg.Pool, who: Principal) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await pg_pool.fetch(
-        "SELECT * FROM links.splash_pages WHERE owner_id = $1 ORDER BY id", who.user_id
-    )
-    return rows
+splash_rows = owned_rows("splash")
 
 
 async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    first = await add_splash(links, alice)
-    second = await add_splash(links, alice, name="Product 2 Promo")
+    first = await links.create(alice, "splash", **FULL)
+    second = await links.create(alice, "splash", name="Product 2 Promo")
     rows = await splash_rows(pg_pool, alice)
-    date = {r["id"]: r["created_at"].strftime("%Y-%m-%d %H:%M:%S") for r in rows}
+    date = published_dates(rows)
     assert rows[1]["delay"] == 5  # the default countdown
 
-    status, body = await links.call("GET", "/api/splash?limit=2&page=1", alice)
-    assert status == 200
-    assert body == {
-        "error": 0,
-        "data": {
-            "result": 2,
-            "perpage": 2,
-            "currentpage": 1,
-            "nextpage": None,
-            "maxpage": 1,
-            "splash": [
-                {"id": second, "name": "Product 2 Promo", "date": date[second]},
-                {"id": first, "name": "Product 1 Promo", "date": date[first]},
-            ],
-        },
-    }
-    status, body = await links.call("GET", f"/api/splash/{first}", alice)
-    assert status == 200
+    body = await links.fetch(alice, "/api/splash?limit=2&page=1")
+    assert body == only_page(
+        "splash",
+        [
+            {"id": second, "name": "Product 2 Promo", "date": date[second]},
+            {"id": first, "name": "Product 1 Promo", "date": date[first]},
+        ],
+    )
+    body = await links.fetch(alice, f"/api/splash/{first}")
     assert body["data"] == {"id": first, **FULL, "date": date[first]}
 
-    status, body = await links.call(
-        "PUT", f"/api/splash/{first}/update", alice, {"title": "New", "image": None, "delay": 0}
-    )
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "Splash page has been updated successfully."},
-    )
+    await links.assert_updated(alice, "splash", first, {"title": "New", "image": None, "delay": 0})
     row = (await splash_rows(pg_pool, alice))[0]
     assert (row["title"], row["image"], row["delay"], row["message"]) == (
         "New",
@@ -84,11 +61,7 @@ async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool
         FULL["message"],
     )
 
-    status, body = await links.call("DELETE", f"/api/splash/{first}/delete", alice)
-    assert (status, body) == (
-        200,
-        {"error": 0, "message": "Splash page has been deleted successfully."},
-    )
+    await links.assert_deleted(alice, "splash", first)
     assert [r["id"] for r in await splash_rows(pg_pool, alice)] == [second]
 
 
@@ -113,48 +86,16 @@ async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool
 async def test_bad_input_is_refused_and_nothing_is_stored(
     links: LinksApi, pg_pool: asyncpg.Pool, change: dict[str, Any], message: str
 ) -> None:
-    alice = principals.user()
-    status, body = await links.call("POST", "/api/splash/add", alice, {**FULL, **change})
-    assert status == 400, body
-    assert message in body["message"]
-    assert await splash_rows(pg_pool, alice) == []
-
-    splash_id = await add_splash(links, alice)
-    before = await splash_rows(pg_pool, alice)
-    status, body = await links.call("PUT", f"/api/splash/{splash_id}/update", alice, change)
-    assert status == 400
-    assert await splash_rows(pg_pool, alice) == before
-
-
-async def test_plan_gate_and_count(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
-    starter = principals.user(principals.STARTER_LIMITS)
-    status, body = await links.call("POST", "/api/splash/add", starter, FULL)
-    assert status == 403
-    assert "'splash' feature" in body["message"]
-    assert await splash_rows(pg_pool, starter) == []
-
-    business = principals.user(principals.BUSINESS_LIMITS)  # splash.count = 5
-    for _ in range(5):
-        await add_splash(links, business)
-    status, body = await links.call("POST", "/api/splash/add", business, FULL)
-    assert status == 403
-    assert "limit of 5 custom splash pages" in body["message"]
-    assert len(await splash_rows(pg_pool, business)) == 5
+    await assert_refused_on_add_and_update(links, pg_pool, "splash", FULL, change, message)
 
 
 async def test_another_users_splash_page_is_not_found(
     links: LinksApi, pg_pool: asyncpg.Pool
 ) -> None:
     alice, bob = principals.user(), principals.user()
-    splash_id = await add_splash(links, alice)
+    splash_id = await links.create(alice, "splash", **FULL)
     before = await splash_rows(pg_pool, alice)
-    for method, path, body in (
-        ("GET", f"/api/splash/{splash_id}", None),
-        ("PUT", f"/api/splash/{splash_id}/update", {"name": "mine"}),
-        ("DELETE", f"/api/splash/{splash_id}/delete", None),
-    ):
-        status, answer = await links.call(method, path, bob, body)
-        assert (status, answer) == (404, {"error": 1, "message": "Splash page not found."})
+    await links.assert_not_found(bob, "splash", splash_id)
     assert await splash_rows(pg_pool, alice) == before
 
     status, answer = await links.call(
@@ -171,40 +112,27 @@ async def test_another_users_splash_page_is_not_found(
 
 
 async def test_link_snapshots_carry_the_page_and_follow_changes(
-    links: LinksApi,
-    pg_pool: asyncpg.Pool,
-    redis_client: aioredis.Redis,
-    settings: Settings,
-    invalidations: Invalidations,
+    links: LinksApi, invalidations: Invalidations
 ) -> None:
     alice = principals.user()
-    splash_id = await add_splash(links, alice)
+    splash_id = await links.create(alice, "splash", **FULL)
     alias = f"sp-{alice.user_id}"
     added = await links.add(
         alice, url="https://example.com/sp", custom=alias, type=f"splash-{splash_id}"
     )
     suffix = f"link:_:{alias}"
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    snap = await invalidations.snapshot_after(suffix)
     assert snap["type"] == f"splash-{splash_id}"
     assert snap["splash"] == {k: v for k, v in FULL.items() if k != "name"}
     assert snap["overlay"] is None
 
     hostile = '<script>alert("x")</script>'
-    status, _ = await links.call(
-        "PUT", f"/api/splash/{splash_id}/update", alice, {"message": hostile, "delay": 3}
-    )
-    assert status == 200
-    await invalidations.wait_for(suffix, times=2)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    await links.assert_updated(alice, "splash", splash_id, {"message": hostile, "delay": 3})
+    snap = await invalidations.snapshot_after(suffix, times=2)
     assert (snap["splash"]["message"], snap["splash"]["delay"]) == (hostile, 3)
 
     # Deleted: the link falls back to the standard splash page.
-    status, _ = await links.call("DELETE", f"/api/splash/{splash_id}/delete", alice)
-    assert status == 200
-    await invalidations.wait_for(suffix, times=3)
-    snap = await snapshot(redis_client, settings, suffix)
-    assert snap is not None
+    await links.assert_deleted(alice, "splash", splash_id)
+    snap = await invalidations.snapshot_after(suffix, times=3)
     assert (snap["type"], snap["splash"]) == ("splash", None)
     assert (await links.details(alice, added["id"]))["type"] == "splash"

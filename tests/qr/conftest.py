@@ -3,21 +3,20 @@ the links service (which serves the QR API) with or without the analytics servic
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import web
 
 from services.links.app import create_app
-from shared.postgres import create_pool
 from shared.settings import Settings
 from tests.conftest import ServeApp
-from tests.links.conftest import EventTap, LinksApi, closed_port
+from tests.links.conftest import LinksApi, StartLinks
+from tests.links.conftest import link_deleted_tap as link_deleted_tap  # a fixture, shared
 from tests.qr import images
-from tests.support.signed_client import SignedClient
+from tests.support.analytics_service import serve_analytics
+from tests.support.service_client import service_starter
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -31,6 +30,17 @@ class LogoServer:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+
+#: The logo server's paths that are no acceptable logo, and what a refusal says of each.
+BAD_LOGOS = [
+    ("/logo.gif", "must be a PNG or JPEG"),
+    ("/fake.png", "must be a PNG or JPEG"),
+    ("/page.html", "must be a PNG or JPEG"),
+    ("/big.png", "at most 2 MB"),
+    ("/big-streamed.png", "at most 2 MB"),
+    ("/missing.png", "could not be fetched: The URL answered HTTP 404"),
+]
 
 
 def _logo_app(hits: list[str]) -> Callable[[Settings], web.Application]:
@@ -89,54 +99,20 @@ async def logo_server(serve_app: ServeApp) -> LogoServer:
     return LogoServer(base_url=str(client.make_url("")).rstrip("/"), hits=hits)
 
 
-StartQrApi = Callable[..., Awaitable[LinksApi]]
-
-
 @pytest.fixture
-async def start_qr_api(serve_app: ServeApp, settings: Settings) -> StartQrApi:
+async def start_qr_api(serve_app: ServeApp, settings: Settings) -> StartLinks:
     """Start the links app; analytics points at a closed port unless overridden."""
-
-    async def start(**overrides: Any) -> LinksApi:
-        overrides.setdefault("analytics_url", f"http://127.0.0.1:{closed_port()}")
-        run_settings = settings.with_overrides(**overrides)
-        client = await serve_app(create_app, run_settings)
-        return LinksApi(client, SignedClient(client, settings.internal_secret), run_settings)
-
-    return start
+    return service_starter(serve_app, settings, create_app, LinksApi)
 
 
 @pytest.fixture
-async def qr_api(start_qr_api: StartQrApi) -> LinksApi:
+async def qr_api(start_qr_api: StartLinks) -> LinksApi:
     return await start_qr_api()
 
 
 @pytest.fixture
 async def qr_with_analytics(
-    serve_app: ServeApp, settings: Settings, start_qr_api: StartQrApi
+    serve_app: ServeApp, settings: Settings, start_qr_api: StartLinks
 ) -> LinksApi:
     """The links app talking to the real analytics API, fed by the real worker."""
-    analytics_app = pytest.importorskip("services.analytics.app")
-    analytics_worker = pytest.importorskip("services.analytics.worker")
-    await serve_app(analytics_worker.create_worker_app, settings)
-    api = await serve_app(analytics_app.create_app, settings)
-    return await start_qr_api(analytics_url=str(api.make_url("")).rstrip("/"))
-
-
-@pytest.fixture
-async def link_deleted_events(settings: Settings) -> AsyncIterator[EventTap]:
-    tap = EventTap(settings, "link.deleted")
-    await tap.start()
-    yield tap
-    await tap.close()
-
-
-@pytest.fixture(scope="session")
-async def edge_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """A pool that reads the links schema as the edge's does (unqualified names)."""
-    pool = await create_pool(
-        settings.database_url, min_size=1, max_size=2, server_settings={"search_path": "links"}
-    )
-    try:
-        yield pool
-    finally:
-        await pool.close()
+    return await start_qr_api(analytics_url=await serve_analytics(serve_app, settings))

@@ -12,21 +12,13 @@ import redis.asyncio as aioredis
 
 from shared.identity import Principal
 from shared.settings import Settings
-from tests.links.conftest import EventTap, LinksApi, snapshot
-from tests.qr.conftest import LogoServer
+from tests.links.conftest import EventTap, LinksApi, StartLinks, snapshot
+from tests.qr.conftest import BAD_LOGOS, LogoServer
 from tests.support import principals
+from tests.support.analytics_service import ZERO_STATS
 
 PUBLISHED_ITEM = {"id", "link", "scans", "name", "date"}
 DATE_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-ZERO_STATS = {
-    "clicks": 0,
-    "uniqueClicks": 0,
-    "topCountries": {},
-    "topReferrers": {},
-    "topBrowsers": {},
-    "topOs": {},
-    "socialCount": {"facebook": 0, "twitter": 0, "instagram": 0, "linkedin": 0, "google": 0},
-}
 
 STATIC_CODES: list[tuple[str, Any]] = [
     ("text", "Grüße aus Köln — 你好"),
@@ -36,13 +28,6 @@ STATIC_CODES: list[tuple[str, Any]] = [
     ("wifi", {"ssid": "Café;Net", "password": 'p"a:ss', "encryption": "WPA", "hidden": True}),
     ("vcard", {"name": "Ada Lovelace", "email": "ada@example.com", "company": "Engines, Ltd"}),
 ]
-
-
-async def add_qr(api: LinksApi, who: Principal, **body: Any) -> dict[str, Any]:
-    status, data = await api.call("POST", "/api/qr/add", who, body)
-    assert status == 200, data
-    result: dict[str, Any] = data
-    return result
 
 
 async def details(api: LinksApi, who: Principal, qr_id: int) -> dict[str, Any]:
@@ -79,6 +64,16 @@ def alias_of(api: LinksApi, link: str) -> str:
     return alias
 
 
+async def add_dynamic(
+    api: LinksApi, pg_pool: asyncpg.Pool, who: Principal, url: str
+) -> tuple[dict[str, Any], str, asyncpg.Record]:
+    """A dynamic code for ``url``: the add answer, the code's alias and its backing link."""
+    added = await api.added(who, "qr", type="link", data=url)
+    link = await backing_link(pg_pool, added["id"])
+    assert link is not None
+    return added, alias_of(api, added["link"]), link
+
+
 # --- shapes ------------------------------------------------------------------------------
 
 
@@ -106,7 +101,7 @@ async def test_add_answers_the_id_and_the_image_link(qr_api: LinksApi) -> None:
 async def test_list_is_paged_newest_first_with_the_published_items(qr_api: LinksApi) -> None:
     alice = principals.user()
     ids = [
-        (await add_qr(qr_api, alice, type="text", data=f"note {n}", name=f"Note {n}"))["id"]
+        (await qr_api.added(alice, "qr", type="text", data=f"note {n}", name=f"Note {n}"))["id"]
         for n in range(3)
     ]
     status, body = await qr_api.call("GET", "/api/qr?limit=2&page=1", alice)
@@ -142,7 +137,7 @@ async def test_details_of_a_dynamic_code_without_analytics_have_null_data(
     qr_api: LinksApi,
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="link", data="https://example.com/x", name="X")
+    added = await qr_api.added(alice, "qr", type="link", data="https://example.com/x", name="X")
     body = await details(qr_api, alice, added["id"])
     assert set(body) == {"error", "details", "data"}
     assert body["data"] is None  # analytics is down here: the details still come
@@ -166,7 +161,7 @@ async def test_a_static_code_is_stored_as_given_and_shows_zero_stats(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, qr_type: str, data: Any
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type=qr_type, data=data, foreground="#1E90FF")
+    added = await qr_api.added(alice, "qr", type=qr_type, data=data, foreground="#1E90FF")
     body = await details(qr_api, alice, added["id"])
     assert body["data"] == ZERO_STATS  # not tracked: zero, not "unknown"
     assert body["details"]["type"] == qr_type
@@ -178,7 +173,7 @@ async def test_a_static_code_is_stored_as_given_and_shows_zero_stats(
 
 async def test_type_is_case_insensitive_and_name_optional(qr_api: LinksApi) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="TEXT", data="hello")
+    added = await qr_api.added(alice, "qr", type="TEXT", data="hello")
     info = (await details(qr_api, alice, added["id"]))["details"]
     assert info["type"] == "text"
     assert info["name"] is None
@@ -257,7 +252,7 @@ async def test_data_that_fits_alone_but_not_with_a_logo_is_a_400(
     assert status == 400
     assert "too long for a QR code with a logo" in answer["message"]
     assert await stored(pg_pool, alice) == (0, 0)
-    await add_qr(qr_api, alice, type="text", data=text)
+    await qr_api.added(alice, "qr", type="text", data=text)
     assert await stored(pg_pool, alice) == (1, 0)
 
 
@@ -269,8 +264,8 @@ async def test_a_logo_is_fetched_once_and_kept_with_the_code(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, logo_server: LogoServer, path: str
 ) -> None:
     alice = principals.user()
-    added = await add_qr(
-        qr_api, alice, type="link", data="https://example.com", logo=logo_server.url(path)
+    added = await qr_api.added(
+        alice, "qr", type="link", data="https://example.com", logo=logo_server.url(path)
     )
     assert logo_server.hits == [path]
     assert (await details(qr_api, alice, added["id"]))["details"]["logo"] is True
@@ -278,17 +273,7 @@ async def test_a_logo_is_fetched_once_and_kept_with_the_code(
     assert logo.startswith(b"\x89PNG")  # normalized: always a PNG
 
 
-@pytest.mark.parametrize(
-    ("path", "message"),
-    [
-        ("/logo.gif", "must be a PNG or JPEG"),
-        ("/fake.png", "must be a PNG or JPEG"),
-        ("/page.html", "must be a PNG or JPEG"),
-        ("/big.png", "at most 2 MB"),
-        ("/big-streamed.png", "at most 2 MB"),
-        ("/missing.png", "could not be fetched"),
-    ],
-)
+@pytest.mark.parametrize(("path", "message"), BAD_LOGOS)
 async def test_a_bad_logo_is_a_400_and_stores_nothing(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, logo_server: LogoServer, path: str, message: str
 ) -> None:
@@ -305,9 +290,9 @@ async def test_a_bad_logo_is_a_400_and_stores_nothing(
 
 
 async def test_a_logo_on_a_private_address_is_refused_without_a_request(
-    start_qr_api: Any, pg_pool: asyncpg.Pool, logo_server: LogoServer
+    start_qr_api: StartLinks, pg_pool: asyncpg.Pool, logo_server: LogoServer
 ) -> None:
-    api: LinksApi = await start_qr_api(allow_private_fetch=False)
+    api = await start_qr_api(allow_private_fetch=False)
     alice = principals.user()
     for url in (logo_server.url("/logo.png"), "http://10.0.0.1/logo.png", "http://[::1]/a.png"):
         status, answer = await api.call(
@@ -323,8 +308,8 @@ async def test_a_bad_logo_on_update_changes_nothing(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, logo_server: LogoServer
 ) -> None:
     alice = principals.user()
-    added = await add_qr(
-        qr_api, alice, type="text", data="before", logo=logo_server.url("/logo.png")
+    added = await qr_api.added(
+        alice, "qr", type="text", data="before", logo=logo_server.url("/logo.png")
     )
     row_before = await pg_pool.fetchrow("SELECT * FROM links.qr_codes WHERE id = $1", added["id"])
     status, answer = await qr_api.call(
@@ -351,8 +336,8 @@ async def test_a_bad_logo_on_update_changes_nothing(
 
 async def test_update_changes_what_was_sent(qr_api: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    added = await add_qr(
-        qr_api, alice, type="wifi", data={"ssid": "Home", "password": "secret1"}, name="Home"
+    added = await qr_api.added(
+        alice, "qr", type="wifi", data={"ssid": "Home", "password": "secret1"}, name="Home"
     )
     new_data = {"ssid": "Home", "password": "secret2", "encryption": "WPA"}
     status, body = await qr_api.call(
@@ -397,7 +382,7 @@ async def test_invalid_update_is_a_400_and_changes_nothing(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, body: Any, message: str
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="text", data="kept", name="Kept")
+    added = await qr_api.added(alice, "qr", type="text", data="kept", name="Kept")
     before = await pg_pool.fetchrow("SELECT * FROM links.qr_codes WHERE id = $1", added["id"])
     status, answer = await qr_api.call("PUT", f"/api/qr/{added['id']}/update", alice, body)
     assert status == 400, answer
@@ -408,7 +393,7 @@ async def test_invalid_update_is_a_400_and_changes_nothing(
 
 async def test_delete_answers_and_the_code_is_gone(qr_api: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="phone", data="+15550100")
+    added = await qr_api.added(alice, "qr", type="phone", data="+15550100")
     status, body = await qr_api.call("DELETE", f"/api/qr/{added['id']}/delete", alice)
     assert status == 200
     assert body == {"error": 0, "message": "QR Code has been deleted successfully."}
@@ -425,7 +410,9 @@ async def test_delete_answers_and_the_code_is_gone(qr_api: LinksApi, pg_pool: as
 
 async def test_another_users_code_is_not_found(qr_api: LinksApi, pg_pool: asyncpg.Pool) -> None:
     alice, mallory = principals.user(), principals.user()
-    added = await add_qr(qr_api, alice, type="link", data="https://example.com/mine", name="Mine")
+    added = await qr_api.added(
+        alice, "qr", type="link", data="https://example.com/mine", name="Mine"
+    )
     before = await pg_pool.fetchrow("SELECT * FROM links.qr_codes WHERE id = $1", added["id"])
     for method, path, body in (
         ("GET", f"/api/qr/{added['id']}", None),
@@ -458,10 +445,7 @@ async def test_a_dynamic_code_gets_a_hidden_backing_link_and_a_snapshot(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, redis_client: aioredis.Redis, settings: Settings
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="link", data=" https://example.com/spring ")
-    alias = alias_of(qr_api, added["link"])
-    link = await backing_link(pg_pool, added["id"])
-    assert link is not None
+    added, alias, link = await add_dynamic(qr_api, pg_pool, alice, " https://example.com/spring ")
     assert link["alias"] == alias
     assert link["qr_id"] == added["id"]
     assert link["long_url"] == "https://example.com/spring"
@@ -478,9 +462,7 @@ async def test_the_backing_link_is_invisible_to_the_links_api(
 ) -> None:
     limits = {**principals.UNLIMITED_LIMITS, "links": 1}
     alice = principals.user(limits)
-    added = await add_qr(qr_api, alice, type="link", data="https://example.com/qr")
-    link = await backing_link(pg_pool, added["id"])
-    assert link is not None
+    added, _, link = await add_dynamic(qr_api, pg_pool, alice, "https://example.com/qr")
 
     status, body = await qr_api.call("GET", "/api/urls", alice)
     assert status == 200
@@ -515,9 +497,9 @@ async def test_the_alias_of_a_code_cannot_be_taken_by_a_link(
     qr_api: LinksApi, pg_pool: asyncpg.Pool
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="text", data="static")
+    added = await qr_api.added(alice, "qr", type="text", data="static")
     alias = alias_of(qr_api, added["link"])
-    dynamic = await add_qr(qr_api, alice, type="link", data="https://example.com")
+    dynamic = await qr_api.added(alice, "qr", type="link", data="https://example.com")
     taken = alias_of(qr_api, dynamic["link"])
     status, _ = await qr_api.call(
         "POST", "/api/url/add", alice, {"url": "https://example.com", "custom": taken}
@@ -531,10 +513,7 @@ async def test_updating_data_moves_the_backing_link_and_its_snapshot(
     qr_api: LinksApi, pg_pool: asyncpg.Pool, redis_client: aioredis.Redis, settings: Settings
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="link", data="https://example.com/old")
-    alias = alias_of(qr_api, added["link"])
-    link_before = await backing_link(pg_pool, added["id"])
-    assert link_before is not None
+    added, alias, link_before = await add_dynamic(qr_api, pg_pool, alice, "https://example.com/old")
 
     status, _ = await qr_api.call(
         "PUT", f"/api/qr/{added['id']}/update", alice, {"data": "https://example.com/new"}
@@ -558,16 +537,13 @@ async def test_deleting_a_dynamic_code_deletes_its_link_and_snapshot(
     pg_pool: asyncpg.Pool,
     redis_client: aioredis.Redis,
     settings: Settings,
-    link_deleted_events: EventTap,
+    link_deleted_tap: EventTap,
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="link", data="https://example.com/bye")
-    alias = alias_of(qr_api, added["link"])
-    link = await backing_link(pg_pool, added["id"])
-    assert link is not None
+    added, alias, link = await add_dynamic(qr_api, pg_pool, alice, "https://example.com/bye")
     status, _ = await qr_api.call("DELETE", f"/api/qr/{added['id']}/delete", alice)
     assert status == 200
     assert await stored(pg_pool, alice) == (0, 0)
     assert await snapshot(redis_client, settings, f"link:_:{alias}") is None
-    events = await link_deleted_events.events(1)
+    events = await link_deleted_tap.events(1)
     assert [e["payload"] for e in events] == [{"link_id": link["id"], "owner_id": alice.user_id}]

@@ -21,7 +21,7 @@ from shared.settings import Settings
 from tests.links.conftest import LinksApi
 from tests.qr.conftest import LogoServer
 from tests.qr.scan import assert_carries, decode, parse_wifi, rasterise_svg
-from tests.qr.test_api import STATIC_CODES, add_qr, alias_of
+from tests.qr.test_api import STATIC_CODES, alias_of
 from tests.support import principals
 
 
@@ -29,7 +29,7 @@ from tests.support import principals
 async def test_a_static_code_decodes_to_its_payload(
     qr_api: LinksApi,
     pg_pool: asyncpg.Pool,
-    edge_pool: asyncpg.Pool,
+    links_pool: asyncpg.Pool,
     redis_client: aioredis.Redis,
     settings: Settings,
     logo_server: LogoServer,
@@ -37,22 +37,22 @@ async def test_a_static_code_decodes_to_its_payload(
     data: Any,
 ) -> None:
     alice = principals.user()
-    added = await add_qr(
-        qr_api,
+    added = await qr_api.added(
         alice,
+        "qr",
         type=qr_type,
         data=data,
         foreground="rgb(120,0,40)",
         background="#FFFDF0",
         logo=logo_server.url("/logo.jpg"),
     )
-    code = await load_code(edge_pool, qr_api.settings, alias_of(qr_api, added["link"]))
+    code = await load_code(links_pool, qr_api.settings, alias_of(qr_api, added["link"]))
     assert code is not None
     assert code.id == added["id"]
     assert code.foreground == (120, 0, 40)
     assert code.background == (255, 253, 240)
     image, cached = await get_or_render(
-        redis_client, settings, code.spec(size=600), load_logo=logo_loader(edge_pool, code)
+        redis_client, settings, code.spec(size=600), load_logo=logo_loader(links_pool, code)
     )
     assert not cached
     barcode = assert_carries(image, build_payload(qr_type, data))
@@ -66,12 +66,12 @@ async def test_a_static_code_decodes_to_its_payload(
 
 
 async def test_a_dynamic_code_carries_its_tracking_url_in_png_and_svg(
-    qr_api: LinksApi, edge_pool: asyncpg.Pool, redis_client: aioredis.Redis, settings: Settings
+    qr_api: LinksApi, links_pool: asyncpg.Pool, redis_client: aioredis.Redis, settings: Settings
 ) -> None:
     alice = principals.user()
-    added = await add_qr(qr_api, alice, type="link", data="https://example.com/far/away")
+    added = await qr_api.added(alice, "qr", type="link", data="https://example.com/far/away")
     alias = alias_of(qr_api, added["link"])
-    code = await load_code(edge_pool, qr_api.settings, alias)
+    code = await load_code(links_pool, qr_api.settings, alias)
     assert code is not None
     tracking = f"{qr_api.settings.public_base_url}/{alias}"
     assert code.payload == tracking
@@ -85,7 +85,7 @@ async def test_a_dynamic_code_carries_its_tracking_url_in_png_and_svg(
         "PUT", f"/api/qr/{added['id']}/update", alice, {"data": "https://example.com/moved"}
     )
     assert status == 200
-    after = await load_code(edge_pool, qr_api.settings, alias)
+    after = await load_code(links_pool, qr_api.settings, alias)
     assert after is not None
     assert after.spec(size=300).digest() == code.spec(size=300).digest()
 
@@ -93,16 +93,16 @@ async def test_a_dynamic_code_carries_its_tracking_url_in_png_and_svg(
 async def test_a_logo_named_by_digest_shares_the_cache_key_and_loads_only_on_a_miss(
     qr_api: LinksApi,
     pg_pool: asyncpg.Pool,
-    edge_pool: asyncpg.Pool,
+    links_pool: asyncpg.Pool,
     redis_client: aioredis.Redis,
     settings: Settings,
     logo_server: LogoServer,
 ) -> None:
     alice = principals.user()
-    added = await add_qr(
-        qr_api, alice, type="text", data="by digest", logo=logo_server.url("/logo.png")
+    added = await qr_api.added(
+        alice, "qr", type="text", data="by digest", logo=logo_server.url("/logo.png")
     )
-    code = await load_code(edge_pool, qr_api.settings, alias_of(qr_api, added["link"]))
+    code = await load_code(links_pool, qr_api.settings, alias_of(qr_api, added["link"]))
     assert code is not None
     logo = await pg_pool.fetchval("SELECT logo FROM links.qr_codes WHERE id = $1", added["id"])
     assert code.logo_sha256 == hashlib.sha256(logo).hexdigest()
@@ -111,7 +111,7 @@ async def test_a_logo_named_by_digest_shares_the_cache_key_and_loads_only_on_a_m
     assert cache_key(settings, spec) == cache_key(settings, with_bytes)
 
     loads: list[int] = []
-    loader = logo_loader(edge_pool, code)
+    loader = logo_loader(links_pool, code)
 
     async def counting() -> bytes | None:
         loads.append(1)

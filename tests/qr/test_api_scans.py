@@ -4,53 +4,36 @@ consumed by the real worker and counted by the real stats API."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 
-from shared import amqp
-from shared.events import CLICK_RECORDED, ClickRecorded, new_event
 from shared.identity import Principal
 from shared.settings import Settings
 from tests.links.conftest import LinksApi
-from tests.qr.test_api import ZERO_STATS, add_qr, backing_link, details
+from tests.qr.test_api import add_dynamic, details
 from tests.support import principals
-
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+from tests.support.analytics_service import ZERO_STATS, send_clicks, visit
+from tests.support.waiting import eventually
 
 
 async def send_scans(
     settings: Settings, who: Principal, qr_id: int, link_id: int, alias: str, count: int
 ) -> None:
-    connection = await amqp.connect(settings)
-    try:
-        publisher = await amqp.open_publisher(connection, settings)
-        await publisher.publish(
-            *(
-                new_event(
-                    CLICK_RECORDED,
-                    ClickRecorded(
-                        link_id=link_id,
-                        owner_id=who.user_id,
-                        alias=alias,
-                        host="_",
-                        destination="https://example.com/menu",
-                        source="qr",
-                        qr_id=qr_id,
-                        campaign_id=None,
-                        ip=f"203.0.113.{n}",
-                        user_agent=BROWSER,
-                        referrer=None,
-                        accept_language="fr-CA,fr;q=0.9",
-                        country="CA",
-                    ),
-                )
-                for n in range(count)
-            )
+    scans = (
+        visit(
+            n,
+            link_id,
+            who.user_id,
+            alias=alias,
+            destination="https://example.com/menu",
+            accept_language="fr-CA,fr;q=0.9",
+            source="qr",
+            qr_id=qr_id,
         )
-    finally:
-        await connection.close()
+        for n in range(count)
+    )
+    await send_clicks(settings, scans)
 
 
 async def scans_by_id(api: LinksApi, who: Principal) -> dict[int, int]:
@@ -64,21 +47,19 @@ async def test_scans_and_stats_of_a_dynamic_code_come_from_analytics(
 ) -> None:
     api = qr_with_analytics
     alice = principals.user()
-    dynamic = await add_qr(api, alice, type="link", data="https://example.com/menu")
-    static = await add_qr(api, alice, type="text", data="not tracked")
+    dynamic, _, link = await add_dynamic(api, pg_pool, alice, "https://example.com/menu")
+    static = await api.added(alice, "qr", type="text", data="not tracked")
     body = await details(api, alice, dynamic["id"])
     assert body["data"] is not None
     assert body["data"]["clicks"] == 0
     assert body["details"]["scans"] == 0
 
-    link = await backing_link(pg_pool, dynamic["id"])
-    assert link is not None
     await send_scans(settings, alice, dynamic["id"], link["id"], link["alias"], 3)
-    async with asyncio.timeout(15):  # the worker consumes asynchronously
-        while True:
-            if (await scans_by_id(api, alice)).get(dynamic["id"]) == 3:
-                break
-            await asyncio.sleep(0.1)
+
+    async def counted() -> bool:  # the worker consumes asynchronously
+        return (await scans_by_id(api, alice)).get(dynamic["id"]) == 3
+
+    await eventually(counted, within=15, every=0.1)
 
     assert await scans_by_id(api, alice) == {dynamic["id"]: 3, static["id"]: 0}
     body = await details(api, alice, dynamic["id"])

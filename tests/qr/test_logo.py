@@ -15,7 +15,7 @@ from shared.envelope import BadRequest
 from shared.safe_fetch import SafeFetcher
 from shared.settings import Settings
 from tests.qr import images
-from tests.qr.conftest import LogoServer
+from tests.qr.conftest import BAD_LOGOS, LogoServer
 from tests.qr.scan import assert_carries
 
 PAYLOAD = "https://example.com/logo"
@@ -45,17 +45,7 @@ async def test_a_shared_fetcher_can_be_passed_in(
     assert logo == images.logo("PNG")
 
 
-@pytest.mark.parametrize(
-    ("path", "message"),
-    [
-        ("/logo.gif", "must be a PNG or JPEG"),
-        ("/fake.png", "must be a PNG or JPEG"),
-        ("/page.html", "must be a PNG or JPEG"),
-        ("/big.png", "at most 2 MB"),
-        ("/big-streamed.png", "at most 2 MB"),
-        ("/missing.png", "could not be fetched: The URL answered HTTP 404"),
-    ],
-)
+@pytest.mark.parametrize(("path", "message"), BAD_LOGOS)
 async def test_a_bad_logo_url_is_a_400(
     settings: Settings, logo_server: LogoServer, path: str, message: str
 ) -> None:

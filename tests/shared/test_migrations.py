@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -16,13 +18,23 @@ def write(directory: Path, name: str, sql: str) -> None:
     (directory / name).write_text(sql)
 
 
+@asynccontextmanager
+async def migrating(settings: Settings, schema: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to migrate ``schema`` on; the schema is dropped afterwards."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
 async def test_applies_in_order_once_and_records_versions(
     settings: Settings, tmp_path: Path
 ) -> None:
     write(tmp_path, "0001_create.sql", "CREATE TABLE things (id int PRIMARY KEY);")
     write(tmp_path, "0002_fill.sql", "INSERT INTO things VALUES (1), (2);")
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+    async with migrating(settings, "mig_order") as conn:
         assert await migrate_schema(conn, "mig_order", tmp_path) == [
             "mig_order/0001_create",
             "mig_order/0002_fill",
@@ -31,37 +43,26 @@ async def test_applies_in_order_once_and_records_versions(
         assert await conn.fetchval("SELECT count(*) FROM mig_order.things") == 2
         versions = await conn.fetch("SELECT version FROM mig_order.schema_migrations ORDER BY 1")
         assert [r["version"] for r in versions] == [1, 2]
-    finally:
-        await conn.execute("DROP SCHEMA mig_order CASCADE")
-        await conn.close()
 
 
 async def test_edited_applied_migration_is_refused(settings: Settings, tmp_path: Path) -> None:
     write(tmp_path, "0001_create.sql", "CREATE TABLE t (id int);")
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+    async with migrating(settings, "mig_edit") as conn:
         await migrate_schema(conn, "mig_edit", tmp_path)
         write(tmp_path, "0001_create.sql", "CREATE TABLE t (id bigint);")
         with pytest.raises(MigrationError, match="has changed"):
             await migrate_schema(conn, "mig_edit", tmp_path)
-    finally:
-        await conn.execute("DROP SCHEMA mig_edit CASCADE")
-        await conn.close()
 
 
 async def test_failed_migration_leaves_nothing_half_applied(
     settings: Settings, tmp_path: Path
 ) -> None:
     write(tmp_path, "0001_bad.sql", "CREATE TABLE ok_part (id int); SELECT 1/0;")
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+    async with migrating(settings, "mig_bad") as conn:
         with pytest.raises(asyncpg.DivisionByZeroError):
             await migrate_schema(conn, "mig_bad", tmp_path)
         assert await conn.fetchval("SELECT to_regclass('mig_bad.ok_part')") is None
         assert await conn.fetchval("SELECT count(*) FROM mig_bad.schema_migrations") == 0
-    finally:
-        await conn.execute("DROP SCHEMA mig_bad CASCADE")
-        await conn.close()
 
 
 async def test_two_replicas_migrating_at_once_apply_each_file_once(
