@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from types import SimpleNamespace
-from typing import Any
 
 import orjson
 import pytest
@@ -13,27 +11,7 @@ import pytest
 import gateway.openapi as openapi
 from gateway.openapi import OpenApiConflict, build_document, common
 from tests.gateway.conftest import Gateway
-
-
-def refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from refs(item)
-
-
-def resolves(document: dict[str, Any], ref: str) -> bool:
-    node: Any = document
-    for part in ref.removeprefix("#/").split("/"):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+from tests.support.openapi_refs import refs, resolves
 
 
 async def test_openapi_document_is_served_without_a_key(gateway: Gateway) -> None:

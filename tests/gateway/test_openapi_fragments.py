@@ -31,6 +31,7 @@ from gateway.routing import ACCOUNTS, COMPAT_PREFIX, LINKS, Router
 from services.accounts.app import create_app as create_accounts_app
 from services.links.app import create_app as create_links_app
 from shared.settings import Settings
+from tests.support.openapi_refs import refs, resolves
 from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS
 
 ServiceFactory = Callable[[Settings], web.Application]
@@ -69,18 +70,6 @@ def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
     document = build_document()
     for method, path in described_operations(FRAGMENTS):
         yield method, path, document["paths"][path][method]
-
-
-def refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref":
-                yield value
-            else:
-                yield from refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from refs(value)
 
 
 @pytest.mark.parametrize("service", sorted(OWNERS))
@@ -122,10 +111,7 @@ def test_fragments_merge_and_every_reference_resolves() -> None:
     document = build_document()
     for target in set(refs(document)):
         assert target.startswith("#/components/"), target
-        node: Any = document["components"]
-        for part in target.removeprefix("#/components/").split("/"):
-            assert part in node, target
-            node = node[part]
+        assert resolves(document, target), target
     assert "#/components/schemas/Error" in set(refs(document))
     tags = {t["name"] for t in document["tags"]}
     assert {"Links", "Branded domains", "QR codes", "Campaigns", "Channels"} <= tags

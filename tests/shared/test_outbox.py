@@ -96,6 +96,12 @@ async def broker(settings: Settings) -> AsyncIterator[Broker]:
         yield running
 
 
+async def commit(pool: asyncpg.Pool, schema: str, events: Sequence[Event]) -> int:
+    """Stage ``events`` in a transaction of their own, committed."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await stage(conn, schema, events)
+
+
 async def pending(pool: asyncpg.Pool, schema: str) -> int:
     count: int = await pool.fetchval(f"SELECT count(*) FROM {schema}.outbox")
     return count
@@ -106,8 +112,7 @@ async def test_committed_events_are_published_in_order_and_removed(
 ) -> None:
     name, pool = schema
     staged = [user_deleted(1), user_deleted(2), link_deleted(3), user_deleted(4)]
-    async with pool.acquire() as conn, conn.transaction():
-        assert await stage(conn, name, staged) == 4
+    assert await commit(pool, name, staged) == 4
     relay = OutboxRelay(pool, name, broker.publish, None)
     assert await relay.drain() == 4
     received = await broker.received(4)
@@ -140,8 +145,7 @@ async def test_a_failed_publish_keeps_the_rows_for_the_next_pass(
 ) -> None:
     name, pool = schema
     staged = [user_deleted(i) for i in range(10)]
-    async with pool.acquire() as conn, conn.transaction():
-        await stage(conn, name, staged)
+    await commit(pool, name, staged)
     calls = 0
 
     async def broker_down_once(key: str, events: Sequence[Mapping[str, Any]]) -> None:
@@ -166,8 +170,7 @@ async def test_two_relays_draining_at_once_publish_each_event_once(
 ) -> None:
     name, pool = schema
     staged = [user_deleted(i) for i in range(1200)]
-    async with pool.acquire() as conn, conn.transaction():
-        await stage(conn, name, staged)
+    await commit(pool, name, staged)
     first = OutboxRelay(pool, name, broker.publish, None)
     second = OutboxRelay(pool, name, broker.publish, None)
     done = await asyncio.gather(first.drain(), second.drain())
@@ -183,8 +186,7 @@ async def test_the_running_relay_publishes_soon_after_a_kick(
     relay = OutboxRelay(pool, name, broker.publish, None)
     task = asyncio.create_task(relay.run())
     try:
-        async with pool.acquire() as conn, conn.transaction():
-            await stage(conn, name, [user_deleted(42)])
+        await commit(pool, name, [user_deleted(42)])
         relay.kick()
         received = await broker.received(1, within=2.0)
         assert [e["payload"] for e in received] == [{"user_id": 42}]
