@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
@@ -39,14 +40,55 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class FairPool(asyncpg.Pool):
+    """A pool that hands out connections in the order they were asked for.
+
+    asyncpg keeps idle connections in an ``asyncio.Queue``, which lets a newcomer
+    take a connection that was just handed to a waiter; the waiter then queues
+    again at the back. Under sustained load that starves some requests for
+    seconds (seen in the gateway benchmark: a p99 of 1.4 s and timeouts against a
+    p50 of 7 ms). A semaphore in front, first come first served (asyncio's is
+    fair since 3.11.1), restores arrival order without changing anything else."""
+
+    def __init__(self, *args: Any, max_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, max_size=max_size, **kwargs)
+        self._turns = asyncio.Semaphore(max_size)
+
+    async def _acquire(self, timeout: float | None) -> PoolConnectionProxy[Any]:  # noqa: ASYNC109 - asyncpg's signature
+        await self._turns.acquire()
+        try:
+            proxy: PoolConnectionProxy[Any] = await super()._acquire(timeout)  # type: ignore[misc]
+        except BaseException:
+            self._turns.release()
+            raise
+        return proxy
+
+    async def release(
+        self,
+        connection: Any,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's signature
+    ) -> None:
+        ours = type(connection) is PoolConnectionProxy and connection._holder._pool is self
+        try:
+            await super().release(connection, timeout=timeout)
+        finally:
+            if ours:
+                self._turns.release()
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
 ) -> asyncpg.Pool:
+    """The process's pool: JSON codecs, no reset round trip, fair hand-out."""
     kwargs.setdefault("connection_class", PooledConnection)
-    pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs
+    kwargs.setdefault("max_queries", 50_000)
+    kwargs.setdefault("max_inactive_connection_lifetime", 300.0)
+    kwargs.setdefault("record_class", asyncpg.Record)
+    pool = FairPool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, loop=None, **kwargs
     )
-    assert pool is not None
+    await pool
     return pool
 
 
