@@ -11,10 +11,12 @@ change that rolled back."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Final
 
+import asyncpg
 from aiohttp import web
 
 from services.links import queries
@@ -35,6 +37,9 @@ from shared.events import LINK_DELETED, Event, LinkDeleted, new_event
 log = logging.getLogger("services.links.effects")
 
 REDIS_BATCH: Final = 1000
+
+# Reads one snapshot on the given connection (inside the key's lock).
+SnapshotLoader = Callable[[Conn], Awaitable[Mapping[str, Any] | None]]
 SCHEMA: Final = "links"
 
 
@@ -86,25 +91,39 @@ class Effects:
 async def apply_effects(app: web.Application, effects: Effects) -> None:
     """Publish snapshots and events of a committed change.
 
+    Each snapshot is read from Postgres and written to Redis while holding a
+    transaction-scoped advisory lock on its key, so two changes of one link
+    publishing at once cannot leave the older state in Redis: whoever writes
+    last read after the other's write, hence after both commits.
+
     Never raises: the change is committed whatever happens here, so a failure
     is logged (the snapshot TTL and the edge's Postgres fallback bound the damage)."""
     settings = app[SETTINGS]
-    changes: list[tuple[str, Mapping[str, Any] | None]] = []
+    pool = app[PG_POOL]
+    # One entry per key; a key both removed and reloaded is reloaded (it reads
+    # what is committed, gone or not).
+    loaders: dict[str, SnapshotLoader | None] = dict.fromkeys(effects.removed)
     try:
-        if effects.links or effects.domains:
-            pool = app[PG_POOL]
-            for host, alias in dict.fromkeys(effects.links):
-                snapshot = await load_link_snapshot(pool, host, alias)
-                changes.append((link_key_suffix(host, alias), snapshot))
-            for host in dict.fromkeys(effects.domains):
-                changes.append((domain_key_suffix(host), await load_domain_snapshot(pool, host)))
-        if effects.campaigns or effects.campaign_slugs:
-            changes += await _campaign_changes(app, effects)
-        changes += [(suffix, None) for suffix in dict.fromkeys(effects.removed)]
-        for start in range(0, len(changes), REDIS_BATCH):
-            await publish_snapshots(app[REDIS], settings, changes[start : start + REDIS_BATCH])
+        for host, alias in effects.links:
+            loaders[link_key_suffix(host, alias)] = partial(
+                load_link_snapshot, host=host, alias=alias
+            )
+        for host in effects.domains:
+            loaders[domain_key_suffix(host)] = partial(load_domain_snapshot, host=host)
+        for slug in await _campaign_slugs(pool, effects):
+            loaders[campaign_key_suffix(slug)] = partial(load_campaign_snapshot, slug=slug)
+        work = list(loaders.items())
+        for start in range(0, len(work), REDIS_BATCH):
+            batch = work[start : start + REDIS_BATCH]
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(queries.LOCK_SNAPSHOT_KEYS, [suffix for suffix, _ in batch])
+                changes = [
+                    (suffix, await load(conn) if load is not None else None)
+                    for suffix, load in batch
+                ]
+                await publish_snapshots(app[REDIS], settings, changes)
     except Exception:
-        log.exception("could not publish %d snapshot change(s)", len(changes))
+        log.exception("could not publish %d snapshot change(s)", len(loaders))
     if effects.events:  # a handler that forgot to stage them: late, but not lost
         log.error("%d event(s) staged after the commit", len(effects.events))
         async with app[PG_POOL].acquire() as conn:
@@ -112,15 +131,10 @@ async def apply_effects(app: web.Application, effects: Effects) -> None:
     outbox.kick(app)
 
 
-async def _campaign_changes(
-    app: web.Application, effects: Effects
-) -> list[tuple[str, Mapping[str, Any] | None]]:
-    pool = app[PG_POOL]
+async def _campaign_slugs(pool: asyncpg.Pool, effects: Effects) -> list[str]:
+    """The rotator keys to rewrite: campaigns by id (their current slug) and slugs they had."""
     slugs = list(effects.campaign_slugs)
     if effects.campaigns:
         ids = list(dict.fromkeys(effects.campaigns))
         slugs += [r["slug"] for r in await pool.fetch(queries.CAMPAIGN_SLUGS, ids)]
-    return [
-        (campaign_key_suffix(slug), await load_campaign_snapshot(pool, slug))
-        for slug in dict.fromkeys(slugs)
-    ]
+    return list(dict.fromkeys(slug for slug in slugs if slug))

@@ -192,6 +192,14 @@ UPDATE links l SET type = $3, updated_at = now()
 RETURNING {_LINK_KEY}
 """
 
+# Snapshot keys ($1 text[]) locked until the transaction ends, in one global
+# order (by hash) so that two publishers of overlapping keys cannot deadlock.
+LOCK_SNAPSHOT_KEYS: Final = """
+SELECT count(pg_advisory_xact_lock(k))
+  FROM (SELECT hashtextextended('links.snapshot:' || s, 0) AS k
+          FROM unnest($1::text[]) AS s
+         ORDER BY 1) AS ordered
+"""
 CAMPAIGN_SLUGS: Final = (
     "SELECT slug FROM campaigns WHERE id = any($1::bigint[]) AND slug IS NOT NULL"
 )

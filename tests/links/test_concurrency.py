@@ -6,8 +6,10 @@ import asyncio
 from collections import Counter
 
 import asyncpg
+import redis.asyncio as aioredis
 
-from tests.links.conftest import StartLinks
+from shared.settings import Settings
+from tests.links.conftest import StartLinks, snapshot
 from tests.support import principals
 
 
@@ -73,3 +75,35 @@ async def test_links_quota_holds_under_concurrent_adds(
         "SELECT count(*) FROM links.links WHERE owner_id = $1", starter.user_id
     )
     assert count == 10
+
+
+async def test_the_last_committed_change_is_the_snapshot_left_in_redis(
+    start_links: StartLinks,
+    pg_pool: asyncpg.Pool,
+    redis_client: aioredis.Redis,
+    settings: Settings,
+) -> None:
+    """Concurrent updates and a delete of one link, through two replicas: whatever
+    order they commit in, Redis ends with the committed state (or nothing)."""
+    replicas = [await start_links(), await start_links()]
+    alice = principals.user()
+    for round_ in range(15):
+        added = await replicas[0].add(alice, url="https://example.com/start")
+        alias = added["shorturl"].rsplit("/", 1)[1]
+        link = added["id"]
+        calls = [
+            replicas[i % 2].call(
+                "PUT", f"/api/url/{link}/update", alice, {"url": f"https://example.com/{i}"}
+            )
+            for i in range(6)
+        ]
+        if round_ % 3 == 0:
+            calls.insert(3, replicas[1].call("DELETE", f"/api/url/{link}/delete", alice))
+        await asyncio.gather(*calls)
+        stored = await pg_pool.fetchval("SELECT long_url FROM links.links WHERE id = $1", link)
+        snap = await snapshot(redis_client, settings, f"link:_:{alias}")
+        if stored is None:
+            assert snap is None, (round_, snap)
+        else:
+            assert snap is not None, (round_, stored)
+            assert snap["url"] == stored, (round_, stored, snap)
