@@ -6,12 +6,14 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
 from services.accounts.registration import register
 from shared.passwords import hash_password_async
 from shared.settings import Settings
+from tests.support.api_calls import call
 from tests.support.system import RunningSystem, with_free_ports
 
 COUNTRY_HEADER = "CF-IPCountry"
@@ -47,3 +49,24 @@ async def admin_key(pg_pool: asyncpg.Pool) -> str:
             role="admin",
         )
     return made.key.key
+
+
+async def add_user(
+    http: aiohttp.ClientSession, api: str, admin_key: str, username: str, plan_id: int
+) -> str:
+    """A user on ``plan_id``, added through the gateway as an admin would; their API key."""
+    status, body, _ = await call(
+        http,
+        "POST",
+        f"{api}/user/add",
+        admin_key,
+        {
+            "username": username,
+            "email": f"{username}@example.com",
+            "password": "pass-123",
+            "planid": plan_id,
+        },
+    )
+    assert status == 200, body
+    key: str = body["data"]["apikey"]
+    return key

@@ -19,6 +19,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from tests.e2e.conftest import add_user
 from tests.support.api_calls import call
 from tests.support.system import RunningSystem
 
@@ -123,20 +124,7 @@ async def test_clicks_across_a_broker_restart_are_counted_exactly_once(
             {"name": f"Poll {tag}", "free": True, "rate": {"capacity": 10_000, "window": 60}},
         )
         assert status == 200, plan
-        status, body, _ = await call(
-            http,
-            "POST",
-            f"{api}/user/add",
-            admin_key,
-            {
-                "username": f"brk{tag}",
-                "email": f"brk{tag}@example.com",
-                "password": "pass-123",
-                "planid": plan["id"],
-            },
-        )
-        assert status == 200, body
-        key = body["data"]["apikey"]
+        key = await add_user(http, api, admin_key, f"brk{tag}", plan["id"])
         status, body, _ = await call(http, "POST", f"{api}/url/add", key, {"url": destination})
         assert status == 200, body
         link_id, short = body["id"], body["shorturl"]

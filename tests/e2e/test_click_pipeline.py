@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import COUNTRY_HEADER
+from tests.e2e.conftest import COUNTRY_HEADER, add_user
 from tests.support.api_calls import call
 from tests.support.system import RunningSystem
 
@@ -65,20 +65,7 @@ async def test_create_click_and_read_stats(system: RunningSystem, admin_key: str
     api = system.gateway_url + "/api"
     tag = secrets.token_hex(4)
     async with aiohttp.ClientSession() as http:
-        status, body, _ = await call(
-            http,
-            "POST",
-            f"{api}/user/add",
-            admin_key,
-            {
-                "username": f"clk{tag}",
-                "email": f"clk{tag}@example.com",
-                "password": "pass-123",
-                "planid": 2,
-            },
-        )
-        assert status == 200, body
-        key = body["data"]["apikey"]
+        key = await add_user(http, api, admin_key, f"clk{tag}", 2)
 
         status, body, _ = await call(
             http,
