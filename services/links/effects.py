@@ -36,7 +36,9 @@ from shared.events import LINK_DELETED, Event, LinkDeleted, new_event
 
 log = logging.getLogger("services.links.effects")
 
-REDIS_BATCH: Final = 1000
+# Keys published per transaction: each holds an advisory lock until it ends, and
+# Postgres's shared lock table is sized for ~64 per connection.
+SNAPSHOT_BATCH: Final = 50
 
 # Reads one snapshot on the given connection (inside the key's lock).
 SnapshotLoader = Callable[[Conn], Awaitable[Mapping[str, Any] | None]]
@@ -113,8 +115,8 @@ async def apply_effects(app: web.Application, effects: Effects) -> None:
         for slug in await _campaign_slugs(pool, effects):
             loaders[campaign_key_suffix(slug)] = partial(load_campaign_snapshot, slug=slug)
         work = list(loaders.items())
-        for start in range(0, len(work), REDIS_BATCH):
-            batch = work[start : start + REDIS_BATCH]
+        for start in range(0, len(work), SNAPSHOT_BATCH):
+            batch = work[start : start + SNAPSHOT_BATCH]
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute(queries.LOCK_SNAPSHOT_KEYS, [suffix for suffix, _ in batch])
                 changes = [

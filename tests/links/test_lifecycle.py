@@ -7,6 +7,7 @@ import asyncpg
 import orjson
 import redis.asyncio as aioredis
 
+from services.links.snapshot import redis_key
 from shared import amqp
 from shared.events import USER_DELETED
 from shared.settings import Settings
@@ -88,3 +89,29 @@ async def test_malformed_lifecycle_messages_are_dropped_and_consuming_goes_on(
         await publish_raw(settings, USER_DELETED, junk)
     await publish_user_deleted(settings, doomed.user_id)
     await wait_until_gone(pg_pool, doomed.user_id)
+
+
+async def test_a_user_with_many_links_loses_every_snapshot_and_announces_each(
+    links: LinksApi,
+    pg_pool: asyncpg.Pool,
+    redis_client: aioredis.Redis,
+    settings: Settings,
+    link_deleted_tap: EventTap,
+) -> None:
+    """More links than one snapshot batch (each batch is one locked transaction)."""
+    doomed = principals.user()
+    aliases = [f"many{i}-{doomed.user_id}" for i in range(120)]
+    for alias in aliases:
+        await links.add(doomed, url="https://example.com/many", custom=alias)
+    assert all([await snapshot(redis_client, settings, f"link:_:{a}") for a in aliases])
+
+    await publish_user_deleted(settings, doomed.user_id)
+    await wait_until_gone(pg_pool, doomed.user_id)
+
+    async def snapshots_gone() -> bool:
+        keys = [redis_key(settings, f"link:_:{a}") for a in aliases]
+        return not await redis_client.exists(*keys)
+
+    await eventually(snapshots_gone, within=10.0)
+    events = await link_deleted_tap.events(120)
+    assert len({e["payload"]["link_id"] for e in events}) == 120
