@@ -1,7 +1,7 @@
 """Housekeeping the worker does on a timer: monthly partitions of the raw
-clicks created ahead of time, finished days folded into the all-time
-breakdowns, raw clicks purged past their owner's plan retention, and visitor
-rows of past days removed.
+clicks created ahead of time (and old ones dropped whole once nothing in them
+is kept), finished days folded into the all-time breakdowns, raw clicks purged
+past their owner's plan retention, and visitor rows of past days removed.
 
 Deletes go in small batches, each its own short transaction, so no purge
 holds locks for long or blocks the stream of clicks."""
@@ -85,6 +85,40 @@ async def ensure_partitions(
             if await ensure_partition(conn, month):
                 created.append(partition_name(month))
     return created
+
+
+async def retire_partitions(pool: asyncpg.Pool, now: datetime) -> list[str]:
+    """Drop the monthly partitions, ended over a month ago, whose every row is
+    past its owner's plan retention; returns their names.
+
+    Deleting a month of clicks row by row writes (and later vacuums) each row;
+    dropping the partition is one catalog change. A partition with any row still
+    kept (its owner's plan keeps clicks forever, or is not known yet) stays, and
+    :func:`purge_expired` removes its expired rows one batch at a time."""
+    dropped: list[str] = []
+    horizon = add_months(month_start(now.date()), -1)
+    async with pool.acquire() as conn:
+        names = [r["name"] for r in await conn.fetch(queries.MONTHLY_PARTITIONS)]
+        for name in names:
+            if date(int(name[7:11]), int(name[12:14]), 1) >= horizon:
+                continue
+            # A first look without locks: most old partitions are kept, and are
+            # scanned without holding up the stream of clicks.
+            if await conn.fetchval(queries.KEPT_ROWS_IN.format(partition=name), now):
+                continue
+            async with conn.transaction():
+                await conn.execute(queries.LOCK_PARTITIONING)
+                # The parent first, as inserts take it: no row can arrive now.
+                await conn.execute("LOCK TABLE analytics.clicks IN ACCESS EXCLUSIVE MODE")
+                if await conn.fetchval(queries.KEPT_ROWS_IN.format(partition=name), now):
+                    continue
+                await conn.execute(
+                    f"ALTER TABLE analytics.clicks DETACH PARTITION analytics.{name}"
+                )
+                await conn.execute(f"DROP TABLE analytics.{name}")
+            log.info("dropped partition %s: every click in it was past its retention", name)
+            dropped.append(name)
+    return dropped
 
 
 async def fold_breakdowns(pool: asyncpg.Pool, today: date) -> list[date]:

@@ -191,6 +191,25 @@ ON CONFLICT (link_id, dim, value) DO UPDATE SET clicks = x.clicks + excluded.cli
 """
 SET_FOLDED_BEFORE: Final = "UPDATE rollup_state SET folded_before = $1 WHERE name = 'breakdowns'"
 
+# The monthly partitions of analytics.clicks (clicks_YYYY_MM), oldest first.
+MONTHLY_PARTITIONS: Final = r"""
+SELECT c.relname AS name
+  FROM pg_inherits i
+  JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'analytics.clicks'::regclass AND c.relname ~ '^clicks_\d{4}_\d{2}$'
+ ORDER BY c.relname
+"""
+# Whether a partition ({partition}: a name from MONTHLY_PARTITIONS) holds a row
+# its owner's plan still keeps at $1: no known plan, a plan that keeps clicks
+# forever (retention 0), or a click younger than the retention.
+KEPT_ROWS_IN: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM analytics.{partition} c
+      LEFT JOIN analytics.user_plans up ON up.user_id = c.owner_id
+      LEFT JOIN analytics.plans p ON p.plan_id = up.plan_id
+     WHERE coalesce(p.retention, 0) = 0
+        OR c.occurred_at >= $1::timestamptz - make_interval(days => p.retention))
+"""
 PARTITION_EXISTS: Final = "SELECT to_regclass('analytics.' || $1) IS NOT NULL"
 LOCK_PARTITIONING: Final = (
     "SELECT pg_advisory_xact_lock(hashtextextended('analytics:partitions', 0))"

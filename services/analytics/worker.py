@@ -32,6 +32,7 @@ from services.analytics.maintenance import (
     fold_breakdowns,
     purge_expired,
     purge_visitors,
+    retire_partitions,
 )
 from services.analytics.metrics import WorkerMetrics
 from services.analytics.topology import (
@@ -137,6 +138,7 @@ async def purge_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def purge() -> None:
         now = utcnow()
+        await retire_partitions(pool, now)  # whole expired months first: no row deletes
         expired = await purge_expired(pool, now)
         visitors = await purge_visitors(pool, now.date())
         metrics.purged_rows.labels("retention").inc(expired)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 
 import asyncpg
 from aiohttp import web
 
-from services.analytics.maintenance import add_months, ensure_partition, partition_name
+from services.analytics.maintenance import (
+    add_months,
+    ensure_partition,
+    partition_name,
+    retire_partitions,
+)
 from shared.dates import utcnow
 from shared.events import EventPublisher
 from tests.analytics.helpers import click_event, new_link_id, publish, wait_for_clicks
@@ -67,3 +73,63 @@ async def test_a_partition_made_later_takes_over_its_rows_from_the_default_one(
         "SELECT clicks FROM analytics.link_totals WHERE link_id = $1", link
     )
     assert clicks == 1
+
+
+async def insert_click(pool: asyncpg.Pool, owner_id: int, at: datetime) -> None:
+    await pool.execute(
+        "INSERT INTO analytics.clicks (event_id, occurred_at, link_id, owner_id, source,"
+        " visitor_hash, country, city, browser, os, device, referrer_host, language, is_bot)"
+        " VALUES ($1, $2, $3, $4, 'link', '\\x00', '', '', '', '', '', '', '', false)",
+        secrets.token_hex(16),
+        at,
+        new_link_id(),
+        owner_id,
+    )
+
+
+async def on_plan(pool: asyncpg.Pool, owner_id: int, retention: int) -> None:
+    plan_id = 10**9 + retention
+    await pool.execute(
+        "INSERT INTO analytics.plans (plan_id, retention, changed_at) VALUES ($1, $2, now())"
+        " ON CONFLICT (plan_id) DO NOTHING",
+        plan_id,
+        retention,
+    )
+    await pool.execute(
+        "INSERT INTO analytics.user_plans (user_id, plan_id, changed_at) VALUES ($1, $2, now())",
+        owner_id,
+        plan_id,
+    )
+
+
+async def test_a_month_whose_clicks_are_all_past_retention_is_dropped_whole(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    # Months of 2001, "now" mid-2001: no other test has partitions that old.
+    now = datetime(2001, 6, 15, tzinfo=UTC)
+    months = [date(2001, m, 1) for m in (1, 2, 3, 5)]
+    async with pg_pool.acquire() as conn:
+        for month in months:
+            assert await ensure_partition(conn, month)
+    week, forever, unknown = user().user_id, user().user_id, user().user_id
+    await on_plan(pg_pool, week, 7)
+    await on_plan(pg_pool, forever, 0)
+    # January: only clicks of a 7-day plan, long expired → the partition goes.
+    await insert_click(pg_pool, week, datetime(2001, 1, 10, tzinfo=UTC))
+    # February: one click of a plan that keeps clicks forever → it stays.
+    await insert_click(pg_pool, week, datetime(2001, 2, 10, tzinfo=UTC))
+    await insert_click(pg_pool, forever, datetime(2001, 2, 11, tzinfo=UTC))
+    # March: a click of an owner whose plan is not known yet → it stays.
+    await insert_click(pg_pool, unknown, datetime(2001, 3, 10, tzinfo=UTC))
+    # May (under a month before now): empty, but too recent to drop.
+
+    assert await retire_partitions(pg_pool, now) == ["clicks_2001_01"]
+    names = {r["relname"] for r in await pg_pool.fetch(PARTITIONS)}
+    assert "clicks_2001_01" not in names
+    assert {"clicks_2001_02", "clicks_2001_03", "clicks_2001_05"} <= names
+    assert not await pg_pool.fetchval("SELECT to_regclass('analytics.clicks_2001_01')")
+    kept = await pg_pool.fetchval(
+        "SELECT count(*) FROM analytics.clicks WHERE occurred_at < '2001-04-01'"
+    )
+    assert kept == 3
+    assert await retire_partitions(pg_pool, now) == []  # nothing more to drop
