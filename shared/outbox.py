@@ -19,11 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from typing import Any, Final
 
 import asyncpg
-import orjson
 from aiohttp import web
 from prometheus_client import Counter
 
@@ -91,7 +90,8 @@ class OutboxRelay:
                 for end in range(1, len(rows) + 1):
                     if end == len(rows) or rows[end]["type"] != rows[start]["type"]:
                         run = rows[start:end]
-                        await self.publish(run[0]["type"], [_decoded(r["event"]) for r in run])
+                        # jsonb comes back decoded (the pool's JSON codec)
+                        await self.publish(run[0]["type"], [r["event"] for r in run])
                         start = end
                 await conn.execute(self._delete, [r["id"] for r in rows])
             total += len(rows)
@@ -118,12 +118,6 @@ class OutboxRelay:
                 self._wake.set()
 
 
-def _decoded(value: Any) -> Mapping[str, Any]:
-    """A jsonb value, decoded if the pool has no JSON codec."""
-    decoded: Mapping[str, Any] = orjson.loads(value) if isinstance(value, str | bytes) else value
-    return decoded
-
-
 OUTBOX = web.AppKey("outbox", OutboxRelay)
 
 
@@ -132,6 +126,15 @@ def kick(app: web.Application) -> None:
     relay = app.get(OUTBOX)
     if relay is not None:
         relay.kick()
+
+
+@asynccontextmanager
+async def transaction(app: web.Application) -> AsyncIterator[Conn]:
+    """A pooled connection in a transaction whose staged events are published
+    as soon as it commits (and never if it rolls back)."""
+    async with app[PG_POOL].acquire() as conn, conn.transaction():
+        yield conn
+    kick(app)
 
 
 def outbox_ctx(schema: str) -> Callable[[web.Application], AsyncIterator[None]]:

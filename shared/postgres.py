@@ -55,7 +55,10 @@ class FairPool(asyncpg.Pool):
         self._turns = asyncio.Semaphore(max_size)
 
     async def _acquire(self, timeout: float | None) -> PoolConnectionProxy[Any]:  # noqa: ASYNC109 - asyncpg's signature
-        await self._turns.acquire()
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(self._turns.acquire(), timeout)
+        if timeout is not None:  # what is left of it for asyncpg's own wait
+            timeout = max(0.0, timeout - (asyncio.get_running_loop().time() - started))
         try:
             proxy: PoolConnectionProxy[Any] = await super()._acquire(timeout)  # type: ignore[misc]
         except BaseException:

@@ -65,7 +65,7 @@ async def regenerate_key(request: web.Request) -> web.Response:
     expires_at = body.when("expiration")
     if expires_at is not None and expires_at <= utcnow():
         raise BadRequest("The field 'expiration' must be in the future.")
-    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+    async with outbox.transaction(request.app) as conn:
         if not await conn.fetchval(queries.LOCK_USER, who.user_id):
             raise _gone()
         key, revoked = await issue_key(conn, who.user_id, expires_at)
@@ -76,7 +76,6 @@ async def regenerate_key(request: web.Request) -> web.Response:
                 for h in revoked
             ),
         )
-    outbox.kick(request.app)
     return json_response({"error": 0, "apikey": key.key}, headers=invalidate(f"user:{who.user_id}"))
 
 

@@ -29,6 +29,7 @@ def plan_changed(plan_id: int, user_id: int | None, limits: Mapping[str, Any]) -
 
 
 async def announce(conn: Conn, *events: Event) -> None:
-    """Stage the events of a change in its transaction: they are published once
-    it commits (call :func:`shared.outbox.kick` then), and never if it rolls back."""
+    """Stage the events of a change in its transaction (one opened with
+    :func:`shared.outbox.transaction`): published once it commits, never if it
+    rolls back."""
     await outbox.stage(conn, SCHEMA, events)

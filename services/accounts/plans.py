@@ -169,7 +169,7 @@ async def update_plan(request: web.Request) -> web.Response:
     admin(request)
     plan_id = path_id(request)
     body = await read_body(request)
-    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+    async with outbox.transaction(request.app) as conn:
         current = await conn.fetchrow(queries.LOCK_PLAN, plan_id)
         if current is None:
             raise NotFound("Plan not found.")
@@ -180,7 +180,6 @@ async def update_plan(request: web.Request) -> web.Response:
             raise Conflict(NAME_TAKEN) from exc
         assert row is not None
         await announce(conn, plan_changed(plan_id, None, canonical(row["limits"])))
-    outbox.kick(request.app)
     return json_response(
         {
             "error": 0,
@@ -218,7 +217,7 @@ async def subscribe(request: web.Request) -> web.Response:
     kind = body.choice("type", ("monthly", "yearly", "lifetime"), required=True)
     assert kind is not None
     expiration = body.when("expiration")
-    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+    async with outbox.transaction(request.app) as conn:
         plan = await conn.fetchrow(queries.GET_PLAN, plan_id)
         if plan is None:
             raise NotFound("Plan not found.")
@@ -236,7 +235,6 @@ async def subscribe(request: web.Request) -> web.Response:
         await announce(
             conn, plan_changed(row["effective_plan_id"], user_id, canonical(row["limits"]))
         )
-    outbox.kick(request.app)
     return json_response(
         {"error": 0, "message": "User has been subscribed to this plan."},
         headers=invalidate(f"user:{user_id}"),

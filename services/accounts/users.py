@@ -70,7 +70,7 @@ async def add_user(request: web.Request) -> web.Response:
     assert email is not None
     assert password is not None
     password_hash = await hash_password_async(password)
-    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+    async with outbox.transaction(request.app) as conn:
         made = await register(
             conn,
             username=username,
@@ -83,7 +83,6 @@ async def add_user(request: web.Request) -> web.Response:
         await announce(
             conn, plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"]))
         )
-    outbox.kick(request.app)
     return ok(
         message="User has been registered.",
         data={
@@ -100,12 +99,11 @@ async def delete_user(request: web.Request) -> web.Response:
     user_id = path_id(request)
     if user_id == who.user_id:
         raise BadRequest("You cannot delete your own account.")
-    async with request.app[PG_POOL].acquire() as conn, conn.transaction():
+    async with outbox.transaction(request.app) as conn:
         # keys, sessions, SSO links and the address book go with it (ON DELETE CASCADE)
         if await conn.fetchval(queries.DELETE_USER, user_id) is None:
             raise NotFound("User not found.")
         await announce(conn, new_event(USER_DELETED, UserDeleted(user_id=user_id)))
-    outbox.kick(request.app)
     return json_response(
         {"error": 0, "message": "User has been deleted."}, headers=invalidate(f"user:{user_id}")
     )

@@ -73,6 +73,8 @@ async def test_no_turn_is_lost_to_a_waiter_that_gave_up_or_a_bad_release(
     held = [await pool.acquire() for _ in range(SIZE)]
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(pool.acquire(), 0.2)
+    with pytest.raises(TimeoutError):  # the wait for a turn counts against the timeout
+        await pool.acquire(timeout=0.2)
     stranger = await asyncpg.connect(settings.database_url)
     try:
         with pytest.raises(asyncpg.InterfaceError):
