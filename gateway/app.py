@@ -18,18 +18,18 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from gateway.docs import render_docs
-from gateway.forwarding import client_of, request_id
+from gateway.forwarding import REQUEST_ID_HEADER, client_of, request_id
 from gateway.invalidation import invalidation_ctx
 from gateway.keys import DOCS_HTML, OPENAPI_JSON, PRINCIPALS, ROUTER, UPSTREAMS
 from gateway.openapi import build_document
 from gateway.principals import AccountsUnavailable, PrincipalStore, Refused, bearer_key
 from gateway.proxy import forward, gateway_error
-from gateway.routing import ACCOUNTS, COMPAT_PREFIX, LINKS, Router
+from gateway.routing import ACCOUNTS, COMPAT_NOT_FOUND, COMPAT_PREFIX, LINKS, Router, is_compat
 from gateway.upstreams import Upstream, new_session
 from shared import identity
 from shared.amqp import amqp_ctx
 from shared.appkeys import REDIS, SERVICE_NAME, SETTINGS
-from shared.envelope import error_middleware
+from shared.envelope import JSON_CONTENT_TYPE, dumps, error_middleware
 from shared.observability import add_ops_routes, metrics_middleware, setup_metrics
 from shared.redis_ctx import redis_ctx
 from shared.settings import Settings
@@ -114,10 +114,19 @@ async def api(request: web.Request) -> web.StreamResponse:
 
 async def add_contact(request: web.Request) -> web.StreamResponse:
     """The seed's compatibility endpoint: the body carries the key and an HMAC,
-    which the accounts service checks; the gateway only limits each address."""
+    which the accounts service checks; the gateway only limits each address.
+    Only the documented paths are forwarded; the rest get the seed's 404 here."""
     app = request.app
     settings = app[SETTINGS]
     rid = request_id(request)
+    if not is_compat(request.raw_path.split("?", 1)[0]):
+        return web.Response(
+            body=dumps(COMPAT_NOT_FOUND),
+            status=404,
+            content_type=JSON_CONTENT_TYPE,
+            charset="utf-8",  # the seed's message is Turkish
+            headers={REQUEST_ID_HEADER: rid},
+        )
     client = client_of(request, settings.trusted_proxy_hops)
     try:
         rate = await app[PRINCIPALS].limit_address(
@@ -179,8 +188,8 @@ def create_app(settings: Settings) -> web.Application:
     add_ops_routes(app, frozenset({"redis", "amqp"}))
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/docs", docs)
-    # The whole /v1/ compatibility prefix goes to accounts, which answers the
-    # seed's own 404 envelope for methods it does not know.
+    # The /v1/ compatibility prefix: its documented paths go to accounts, any
+    # other answers the seed's own 404 envelope.
     app.router.add_route("*", COMPAT_PREFIX + "{tail:.*}", add_contact)
     app.router.add_route("*", "/api", api)
     app.router.add_route("*", "/api/{tail:.*}", api)

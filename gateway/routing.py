@@ -36,9 +36,15 @@ ROUTES: Final[Mapping[str, str]] = {
     "/api/overlay": LINKS,
 }
 
-# The add-contact compatibility API (``/v1/add-contact/json`` and the seed's 404
-# for any other ``/v1/`` method): no bearer key, the body authenticates itself.
+# The add-contact compatibility API: no bearer key, the body authenticates itself.
+# Only its documented paths reach the accounts service; any other ``/v1/`` path
+# is answered here with the seed's 404 envelope ("the API has no such method"),
+# so nothing the client makes up (dot segments, encoded dots) is ever forwarded.
 COMPAT_PREFIX: Final = "/v1/"
+COMPAT_PATHS: Final = frozenset({"/v1/add-contact/json"})
+COMPAT_NOT_FOUND: Final = {
+    "response": {"status": {"code": 404, "message": "API istek yapılan yönteme sahip değil"}}
+}
 
 
 class Router:
@@ -55,6 +61,11 @@ class Router:
             ):
                 return service
         return None
+
+
+def is_compat(path: str) -> bool:
+    """Whether ``path`` (raw, without query) is a documented ``/v1/`` compatibility path."""
+    return path in COMPAT_PATHS
 
 
 def _is_clean(path: str) -> bool:

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from gateway.app import create_app as create_gateway
 from services.accounts.app import create_app as create_accounts
@@ -174,3 +175,32 @@ async def test_compat_api_is_reached_without_a_bearer_key(platform: Platform) ->
     resp = await platform.gateway.call("POST", "/v1/delete-everything/json", json=envelope)
     assert resp.status == 404
     assert (await body_of(resp))["response"]["status"]["code"] == 404
+
+
+async def test_compat_prefix_forwards_only_its_documented_path(platform: Platform) -> None:
+    # Sent as is (a client library would normalise the dots away): none may reach
+    # the accounts service, whose /metrics and /internal routes lie one dot-dot away.
+    gateway = platform.gateway
+    for path in (
+        "/v1/../metrics",
+        "/v1/%2e%2e/metrics",
+        "/v1/%2e%2e/internal/principal",
+        "/v1/%2E%2E/internal/sso/x",
+        "/v1/add-contact/json/../../internal/principal",
+        "/v1/add-contact/json/%2e%2e/%2e%2e/metrics",
+        "/v1/./add-contact/json",
+        "/v1/add-contact%2fjson",
+        "/v1/delete-everything/json",
+    ):
+        url = URL(f"http://127.0.0.1:{gateway.client.port}{path}", encoded=True)
+        for method in ("GET", "POST"):
+            resp = await gateway.client.session.request(method, url, data=b"{}")
+            assert resp.status == 404, (method, path, await resp.text())
+            body = await body_of(resp)
+            assert body["response"]["status"]["code"] == 404, path
+    for path in ("/api/%2e%2e/metrics", "/api/account/%2e%2e/%2e%2e/internal/principal"):
+        url = URL(f"http://127.0.0.1:{gateway.client.port}{path}", encoded=True)
+        headers = {"Authorization": f"Bearer {platform.admin_key}"}
+        resp = await gateway.client.session.post(url, headers=headers, data=b"{}")
+        assert resp.status == 404, path
+        assert await body_of(resp) == {"error": 1, "message": "No such endpoint."}
