@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypedDict
 
 import aio_pika
 import orjson
@@ -62,12 +62,20 @@ class UserDeleted(TypedDict):
     user_id: int
 
 
+UserRole = Literal["admin", "user"]
+USER_ROLES: Final[frozenset[str]] = frozenset({"admin", "user"})
+
+
 class PlanChanged(TypedDict):
-    """A user moved to a plan (``user_id`` set), or a plan's limits changed (``user_id`` null)."""
+    """A user moved to a plan (``user_id`` set), or a plan's limits changed (``user_id`` null).
+
+    With a user, ``role`` says whether they are an admin: admins are never
+    limited, whatever their plan (events from before it was sent lack it)."""
 
     plan_id: int
     user_id: int | None
     limits: dict[str, Any]
+    role: NotRequired[UserRole]
 
 
 class ApiKeyRevoked(TypedDict):

@@ -57,7 +57,13 @@ async def ensure_admin(settings: Settings) -> AdminCredentials | None:
             user = made.user
             # published by the service's outbox relay once it runs
             await announce(
-                conn, plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"]))
+                conn,
+                plan_changed(
+                    user["effective_plan_id"],
+                    user["id"],
+                    canonical(user["limits"]),
+                    role=user["role"],
+                ),
             )
     finally:
         await pool.close()

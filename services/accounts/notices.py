@@ -22,10 +22,14 @@ def invalidate(*targets: str) -> dict[str, str]:
     return {INVALIDATE_HEADER: ",".join(targets)}
 
 
-def plan_changed(plan_id: int, user_id: int | None, limits: Mapping[str, Any]) -> Event:
-    return new_event(
-        PLAN_CHANGED, PlanChanged(plan_id=plan_id, user_id=user_id, limits=dict(limits))
-    )
+def plan_changed(
+    plan_id: int, user_id: int | None, limits: Mapping[str, Any], *, role: str | None = None
+) -> Event:
+    """``role`` (with a user): whether they are an admin, whom no service limits."""
+    payload = PlanChanged(plan_id=plan_id, user_id=user_id, limits=dict(limits))
+    if role is not None:
+        payload["role"] = "admin" if role == "admin" else "user"
+    return new_event(PLAN_CHANGED, payload)
 
 
 async def announce(conn: Conn, *events: Event) -> None:

@@ -233,7 +233,10 @@ async def subscribe(request: web.Request) -> web.Response:
         row = await conn.fetchrow(queries.GET_USER, user_id)
         assert row is not None
         await announce(
-            conn, plan_changed(row["effective_plan_id"], user_id, canonical(row["limits"]))
+            conn,
+            plan_changed(
+                row["effective_plan_id"], user_id, canonical(row["limits"]), role=row["role"]
+            ),
         )
     return json_response(
         {"error": 0, "message": "User has been subscribed to this plan."},

@@ -81,7 +81,10 @@ async def add_user(request: web.Request) -> web.Response:
         )
         user = made.user
         await announce(
-            conn, plan_changed(user["effective_plan_id"], user["id"], canonical(user["limits"]))
+            conn,
+            plan_changed(
+                user["effective_plan_id"], user["id"], canonical(user["limits"]), role=user["role"]
+            ),
         )
     return ok(
         message="User has been registered.",

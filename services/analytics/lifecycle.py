@@ -1,6 +1,6 @@
 """Consuming ``analytics.lifecycle``: deleted links and users lose their click
 data; ``plan.changed`` records the limits analytics enforces (monthly tracked
-clicks, days of raw clicks kept).
+clicks, days of raw clicks kept) and whether the user is an admin (never limited).
 
 A deletion first records a tombstone (under the owner's lock, so no batch of
 clicks for that owner is half-way through), then removes the rollups, then the
@@ -28,6 +28,7 @@ from shared.events import (
     LINK_DELETED,
     PLAN_CHANGED,
     USER_DELETED,
+    USER_ROLES,
     Event,
     MalformedEvent,
     decode_event,
@@ -74,6 +75,8 @@ def validate(event: Event) -> None:
         _positive_id(payload, "plan_id")
         if payload.get("user_id") is not None:
             _positive_id(payload, "user_id")
+        if payload.get("role") is not None and payload.get("role") not in USER_ROLES:
+            raise MalformedEvent("payload.role must be 'admin' or 'user'")
         if not isinstance(payload.get("limits"), dict):
             raise MalformedEvent("payload.limits must be an object")
     else:
@@ -92,7 +95,11 @@ async def change_plan(conn: Conn, event: Event) -> None:
     )
     if payload.get("user_id") is not None:
         await conn.execute(
-            queries.UPSERT_USER_PLAN, payload["user_id"], payload["plan_id"], event.occurred_at
+            queries.UPSERT_USER_PLAN,
+            payload["user_id"],
+            payload["plan_id"],
+            event.occurred_at,
+            payload.get("role"),
         )
 
 

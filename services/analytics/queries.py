@@ -52,7 +52,8 @@ WHERE c.event_id = d.event_id AND c.occurred_at = d.occurred_at
 """
 
 QUOTA_STATE: Final = """
-SELECT k.owner_id, k.month, coalesce(u.clicks, 0) AS used, coalesce(p.clicks, 0) AS quota
+SELECT k.owner_id, k.month, coalesce(u.clicks, 0) AS used,
+       CASE WHEN up.role = 'admin' THEN 0 ELSE coalesce(p.clicks, 0) END AS quota
 FROM unnest($1::bigint[], $2::date[]) AS k(owner_id, month)
 LEFT JOIN usage u ON u.owner_id = k.owner_id AND u.month = k.month
 LEFT JOIN user_plans up ON up.user_id = k.owner_id
@@ -129,9 +130,13 @@ ON CONFLICT (plan_id) DO UPDATE SET
 WHERE p.changed_at <= excluded.changed_at
 """
 
+# $4: the user's role, or null (an event from before roles were sent) to keep
+# the one known.
 UPSERT_USER_PLAN: Final = """
-INSERT INTO user_plans AS u (user_id, plan_id, changed_at) VALUES ($1, $2, $3)
-ON CONFLICT (user_id) DO UPDATE SET plan_id = excluded.plan_id, changed_at = excluded.changed_at
+INSERT INTO user_plans AS u (user_id, plan_id, changed_at, role)
+VALUES ($1, $2, $3, coalesce($4::text, 'user'))
+ON CONFLICT (user_id) DO UPDATE SET
+    plan_id = excluded.plan_id, changed_at = excluded.changed_at, role = coalesce($4, u.role)
 WHERE u.changed_at <= excluded.changed_at
 """
 
@@ -167,11 +172,12 @@ DELETE_OWNER_ROWS: Final = (
 
 # --- maintenance ----------------------------------------------------------------
 
-# Owners whose plan keeps raw clicks for a limited time, with the cut-off.
+# Owners whose plan keeps raw clicks for a limited time, with the cut-off
+# (an admin's clicks are kept whatever their plan).
 RETENTION_CUTOFFS: Final = """
 SELECT up.user_id, $1::timestamptz - make_interval(days => p.retention) AS cutoff
 FROM user_plans up JOIN plans p ON p.plan_id = up.plan_id
-WHERE p.retention > 0
+WHERE p.retention > 0 AND up.role <> 'admin'
 ORDER BY up.user_id
 """
 
@@ -201,13 +207,14 @@ SELECT c.relname AS name
 """
 # Whether a partition ({partition}: a name from MONTHLY_PARTITIONS) holds a row
 # its owner's plan still keeps at $1: no known plan, a plan that keeps clicks
-# forever (retention 0), or a click younger than the retention.
+# forever (retention 0), an admin's click, or a click younger than the retention.
 KEPT_ROWS_IN: Final = """
 SELECT EXISTS (
     SELECT 1 FROM analytics.{partition} c
       LEFT JOIN analytics.user_plans up ON up.user_id = c.owner_id
       LEFT JOIN analytics.plans p ON p.plan_id = up.plan_id
      WHERE coalesce(p.retention, 0) = 0
+        OR up.role = 'admin'
         OR c.occurred_at >= $1::timestamptz - make_interval(days => p.retention))
 """
 PARTITION_EXISTS: Final = "SELECT to_regclass('analytics.' || $1) IS NOT NULL"

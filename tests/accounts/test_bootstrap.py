@@ -55,7 +55,12 @@ async def test_creates_one_admin_then_nothing(
     resolved = (await api.resolve(creds.api_key)).body
     assert (resolved["user_id"], resolved["role"]) == (creds.user_id, "admin")
     event = await events.wait_for("plan.changed", user_id=creds.user_id)
-    assert event["payload"] == {"plan_id": 1, "user_id": creds.user_id, "limits": STARTER_LIMITS}
+    assert event["payload"] == {
+        "plan_id": 1,
+        "user_id": creds.user_id,
+        "limits": STARTER_LIMITS,
+        "role": "admin",  # the worker never limits an admin's clicks
+    }
 
 
 async def test_concurrent_bootstraps_make_one_admin(empty_db: Settings) -> None:

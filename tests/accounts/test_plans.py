@@ -210,6 +210,7 @@ async def test_subscribe_monthly_yearly_lifetime(api: AccountsApi, events: Event
             assert add_months(before, months) <= expires <= add_months(after, months)
     event = await events.wait_for("plan.changed", plan_id=2, user_id=user.id)
     assert event["payload"]["limits"] == BUSINESS_LIMITS
+    assert event["payload"]["role"] == "user"
     assert (await api.resolve(user.apikey)).body["limits"] == BUSINESS_LIMITS
 
 

@@ -57,7 +57,12 @@ async def test_add_user_answers_the_key_once_and_stores_its_hash(
     assert listed.body["data"]["apikey"] == key[:8]
     # analytics learns the new user's plan
     event = await events.wait_for("plan.changed", user_id=data["id"])
-    assert event["payload"] == {"plan_id": 1, "user_id": data["id"], "limits": STARTER_LIMITS}
+    assert event["payload"] == {
+        "plan_id": 1,
+        "user_id": data["id"],
+        "limits": STARTER_LIMITS,
+        "role": "user",
+    }
 
 
 async def test_add_user_with_a_paid_plan(api: AccountsApi) -> None:

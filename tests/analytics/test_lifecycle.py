@@ -45,11 +45,13 @@ async def change_plan(
     *,
     plan_id: int | None = None,
     at: datetime | None = None,
+    role: str | None = None,
 ) -> int:
     plan_id = plan_id or next(_plan_ids)
-    event = new_event(
-        PLAN_CHANGED, {"plan_id": plan_id, "user_id": user_id, "limits": limits}, at=at
-    )
+    payload: dict[str, Any] = {"plan_id": plan_id, "user_id": user_id, "limits": limits}
+    if role is not None:
+        payload["role"] = role
+    event = new_event(PLAN_CHANGED, payload, at=at)
     await publisher.publish(event)
 
     async def applied() -> bool:
@@ -138,6 +140,73 @@ async def test_clicks_over_the_monthly_quota_are_not_tracked(
     assert await resp.json() == {"clicks_this_month": 6}
 
 
+async def test_an_admin_is_never_limited_by_the_click_quota(
+    worker: web.Application,
+    publisher: EventPublisher,
+    pg_pool: asyncpg.Pool,
+    stats_api: SignedClient,
+) -> None:
+    admin, member = user(role="admin"), user()
+    admin_link, member_link = new_link_id(), new_link_id()
+    plan = await change_plan(
+        publisher, pg_pool, admin.user_id, {**STARTER_LIMITS, "clicks": 3}, role="admin"
+    )
+    await change_plan(
+        publisher,
+        pg_pool,
+        member.user_id,
+        {**STARTER_LIMITS, "clicks": 3},
+        plan_id=plan,
+        role="user",
+    )
+    await publish(
+        publisher,
+        [click_event(admin_link, admin.user_id, ip=f"198.51.100.{i}") for i in range(8)]
+        + [click_event(member_link, member.user_id, ip=f"198.51.100.{i}") for i in range(8)],
+    )
+    await wait_for_clicks(pg_pool, admin_link, 8)
+    await wait_for_clicks(pg_pool, member_link, 3)
+
+    resp = await stats_api.get(f"/internal/stats/links/{admin_link}?owner={admin.user_id}", admin)
+    assert (await resp.json())["clicks"] == 8
+    assert await raw_count(pg_pool, admin_link) == 8
+    resp = await stats_api.get(f"/internal/usage/{admin.user_id}", admin)
+    assert (await resp.json())["clicks_this_month"] == 8
+    # The plan's quota still holds for everyone else on it.
+    assert await link_clicks(pg_pool, member_link) == 3
+
+    # A later event without a role (an older publisher) does not demote the admin.
+    await change_plan(
+        publisher, pg_pool, admin.user_id, {**STARTER_LIMITS, "clicks": 3}, plan_id=plan
+    )
+    await publish(publisher, [click_event(admin_link, admin.user_id, ip="198.51.100.200")])
+    await wait_for_clicks(pg_pool, admin_link, 9)
+
+
+async def test_a_role_that_is_neither_admin_nor_user_is_dead_lettered(
+    worker: web.Application,
+    publisher: EventPublisher,
+    pg_pool: asyncpg.Pool,
+    analytics_settings: Settings,
+) -> None:
+    dead = DeadLetters(analytics_settings, LIFECYCLE_QUEUE)
+    await dead.drain()
+    owner = user()
+    bad = new_event(
+        PLAN_CHANGED,
+        {"plan_id": 1, "user_id": owner.user_id, "limits": STARTER_LIMITS, "role": "root"},
+    )
+    await publisher.publish(bad)
+    parked = await dead.drain(expect=1)
+    assert any(bad.id.encode() in m.body for m in parked)
+    assert (
+        await pg_pool.fetchval(
+            "SELECT count(*) FROM analytics.user_plans WHERE user_id = $1", owner.user_id
+        )
+        == 0
+    )
+
+
 async def test_an_owner_without_a_known_plan_is_unlimited(
     worker: web.Application, publisher: EventPublisher, pg_pool: asyncpg.Pool
 ) -> None:
@@ -156,9 +225,13 @@ async def test_raw_clicks_past_the_plan_retention_are_purged(
     stats_api: SignedClient,
 ) -> None:
     await start_worker(analytics_purge_interval=0.2)
-    kept_7_days, forever = user(), user()
-    link, other = new_link_id(), new_link_id()
-    await change_plan(publisher, pg_pool, kept_7_days.user_id, STARTER_LIMITS)  # retention 7
+    # The admin's id comes first: a purge pass (owners in id order) reaches them
+    # before the one whose purge the test waits for.
+    admin, kept_7_days, forever = user(role="admin"), user(), user()
+    link, other, admins = new_link_id(), new_link_id(), new_link_id()
+    plan = await change_plan(publisher, pg_pool, kept_7_days.user_id, STARTER_LIMITS)  # 7 days
+    # An admin on the same plan keeps every click.
+    await change_plan(publisher, pg_pool, admin.user_id, STARTER_LIMITS, plan_id=plan, role="admin")
     now = datetime.now(UTC)
     old, recent = now - timedelta(days=10), now - timedelta(days=1)
     await publish(
@@ -168,10 +241,12 @@ async def test_raw_clicks_past_the_plan_retention_are_purged(
             click_event(link, kept_7_days.user_id, ip="198.51.100.2", at=old),
             click_event(link, kept_7_days.user_id, ip="198.51.100.3", at=recent),
             click_event(other, forever.user_id, at=old),  # no known plan: kept
+            click_event(admins, admin.user_id, at=old),
         ],
     )
     await wait_for_clicks(pg_pool, link, 3)
     await wait_for_clicks(pg_pool, other, 1)
+    await wait_for_clicks(pg_pool, admins, 1)
 
     async def purged() -> bool:
         return await raw_count(pg_pool, link) == 1
@@ -182,6 +257,7 @@ async def test_raw_clicks_past_the_plan_retention_are_purged(
     )
     assert left > now - timedelta(days=7)
     assert await raw_count(pg_pool, other) == 1
+    assert await raw_count(pg_pool, admins) == 1
     # The numbers already counted stay.
     resp = await stats_api.get(
         f"/internal/stats/links/{link}?owner={kept_7_days.user_id}", kept_7_days
