@@ -29,13 +29,16 @@ class Page:
         )
 
     def body(self, items_key: str, items: Sequence[Any], total: int) -> dict[str, Any]:
-        """The published ``data`` object: result, perpage, currentpage, nextpage, maxpage, items."""
+        """The published ``data`` object: result, perpage, currentpage, nextpage, maxpage, items.
+
+        ``nextpage`` is always a number, ``min(page + 1, maxpage)``, as in every
+        published example: clients written against them decode an integer."""
         maxpage = max(1, -(-total // self.limit))
         return {
             "result": total,
             "perpage": self.limit,
             "currentpage": self.page,
-            "nextpage": self.page + 1 if self.page < maxpage else None,
+            "nextpage": min(self.page + 1, maxpage),
             "maxpage": maxpage,
             items_key: list(items),
         }
@@ -44,6 +47,7 @@ class Page:
 def _positive(raw: str | None, name: str, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    # isdigit() alone admits "²", which int() refuses
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise BadRequest(f"The parameter '{name}' must be a positive integer.")
     return min(int(raw), maximum)

@@ -189,7 +189,7 @@ def only_page(key: str, items: list[Any]) -> dict[str, Any]:
             "result": len(items),
             "perpage": 2,
             "currentpage": 1,
-            "nextpage": None,
+            "nextpage": 1,
             "maxpage": 1,
             key: items,
         },
