@@ -1,5 +1,8 @@
 """Bearer key → principal, with the rate limit applied in the same Redis round trip.
 
+The token bucket is the user's (``bucket:user:<id>``), shared by all their keys:
+a regenerated key does not start with a full bucket.
+
 The principal of a key is cached in Redis (``principal:<sha256 of the key>``, a
 hash holding the principal's JSON and its bucket's capacity and window) for
 ``PRINCIPAL_CACHE_TTL`` seconds; on a miss the accounts service answers
@@ -199,7 +202,7 @@ class PrincipalStore:
         s = self.settings
         return [
             s.redis_key("principal", digest),
-            s.redis_key("bucket", digest),
+            "-",  # the user's bucket: named by the cached principal, or set by 'store'
             s.redis_key("authfail", ip),
             self.epoch_key,
         ]
@@ -223,6 +226,7 @@ class PrincipalStore:
         if resolved is None:
             reply = await self.script(keys=keys, args=["deny", *self._limits(), NEGATIVE_TTL])
             return self._outcome(reply)
+        keys[1] = self.settings.redis_key("bucket", "user", resolved.user_id)
         keys.append(self.settings.redis_key("principal", "user", resolved.user_id))
         if resolved.plan_id is not None:
             keys.append(self.settings.redis_key("principal", "plan", resolved.plan_id))

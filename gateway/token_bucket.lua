@@ -2,10 +2,14 @@
 -- bearer key and take a token from its bucket, atomically, on Redis's clock
 -- (so every gateway replica shares one notion of "now").
 --
+-- Buckets belong to the user, not to the key (bucket:user:<uid>): a regenerated
+-- or second key draws from the same bucket. A cached principal names its bucket
+-- (field 'b'), so 'auth' finds it without knowing the user beforehand.
+--
 -- Modes (ARGV[1]):
---   auth   KEYS: principal:<h>, bucket:<h>, authfail:<ip>, principal:epoch
+--   auth   KEYS: principal:<h>, -, authfail:<ip>, principal:epoch
 --          ARGV: mode, failure_limit, failure_window
---   store  KEYS: principal:<h>, bucket:<h>, authfail:<ip>, principal:epoch,
+--   store  KEYS: principal:<h>, bucket:user:<uid>, authfail:<ip>, principal:epoch,
 --                principal:user:<uid>[, principal:plan:<pid>]
 --          ARGV: mode, failure_limit, failure_window, epoch_seen, principal_json,
 --                capacity, window, expires_at ('' = never), ttl, key_hash
@@ -76,8 +80,8 @@ local function fail()
   return reply('fail', count, ttl)
 end
 
-local function granted(principal, capacity, window, now)
-  local b = take(KEYS[2], capacity, window, now)
+local function granted(bucket, principal, capacity, window, now)
+  local b = take(bucket, capacity, window, now)
   return reply('ok', b[1], b[2], b[3], b[4], b[5], principal)
 end
 
@@ -113,7 +117,9 @@ if mode == 'store' then
       ttl = math.max(1, math.min(ttl, math.ceil(expires - now)))
     end
     redis.call('DEL', KEYS[1])
-    redis.call('HSET', KEYS[1], 'p', ARGV[5], 'cap', ARGV[6], 'win', ARGV[7], 'exp', ARGV[8])
+    redis.call(
+      'HSET', KEYS[1], 'p', ARGV[5], 'cap', ARGV[6], 'win', ARGV[7], 'exp', ARGV[8], 'b', KEYS[2]
+    )
     redis.call('EXPIRE', KEYS[1], ttl)
     for i = 5, #KEYS do
       redis.call('SADD', KEYS[i], ARGV[10])
@@ -123,15 +129,15 @@ if mode == 'store' then
       end
     end
   end
-  return granted(ARGV[5], capacity, window, now)
+  return granted(KEYS[2], ARGV[5], capacity, window, now)
 end
 
 -- mode == 'auth'
-local cached = redis.call('HMGET', KEYS[1], 'p', 'cap', 'win', 'exp', 'neg')
-if cached[1] then
+local cached = redis.call('HMGET', KEYS[1], 'p', 'cap', 'win', 'exp', 'neg', 'b')
+if cached[1] and cached[6] then
   local expires = tonumber(cached[4])
   if not (expires and expires <= now) then
-    return granted(cached[1], tonumber(cached[2]), tonumber(cached[3]), now)
+    return granted(cached[6], cached[1], tonumber(cached[2]), tonumber(cached[3]), now)
   end
   return fail()
 end

@@ -1,4 +1,4 @@
-"""The token bucket per key: 30 per 60 s unless the plan says otherwise."""
+"""The token bucket per user: 30 per 60 s unless the plan says otherwise."""
 
 from __future__ import annotations
 
@@ -74,12 +74,28 @@ async def test_plan_sets_its_own_rate(gateway: Gateway, accounts: StandIn) -> No
     assert statuses == [200] * 5 + [429]
 
 
-async def test_buckets_are_per_key(gateway: Gateway, accounts: StandIn) -> None:
-    first, _ = accounts.issue(rate={"capacity": 1, "window": 60})
+async def test_buckets_are_per_user(gateway: Gateway, accounts: StandIn) -> None:
+    first, uid = accounts.issue(rate={"capacity": 1, "window": 60})
     second, _ = accounts.issue(rate={"capacity": 1, "window": 60})
+    same_user, _ = accounts.issue(rate={"capacity": 1, "window": 60}, user_id=uid)
     assert (await gateway.get("/api/account", first)).status == 200
     assert (await gateway.get("/api/account", first)).status == 429
-    assert (await gateway.get("/api/account", second)).status == 200
+    assert (await gateway.get("/api/account", same_user)).status == 429  # the user's bucket
+    assert (await gateway.get("/api/account", second)).status == 200  # another user's
+
+
+async def test_regenerated_key_gets_no_fresh_bucket(gateway: Gateway, accounts: StandIn) -> None:
+    key, _ = accounts.issue()
+    for _ in range(29):
+        assert (await gateway.get("/api/account", key)).status == 200
+    resp = await gateway.call("POST", "/api/account/apikey/regenerate", key)  # the 30th
+    assert resp.status == 200
+    new = (await body_of(resp))["apikey"]
+    resp = await gateway.get("/api/account", new)
+    assert resp.status == 429
+    assert await body_of(resp) == TOO_MANY
+    assert resp.headers["X-RateLimit-Remaining"] == "0"
+    assert len(accounts.hits("/api/account")) == 30
 
 
 async def test_errors_carry_the_rate_headers_too(gateway: Gateway, accounts: StandIn) -> None:

@@ -204,3 +204,19 @@ async def test_compat_prefix_forwards_only_its_documented_path(platform: Platfor
         resp = await gateway.client.session.post(url, headers=headers, data=b"{}")
         assert resp.status == 404, path
         assert await body_of(resp) == {"error": 1, "message": "No such endpoint."}
+
+
+async def test_regenerating_the_key_does_not_refill_the_bucket(platform: Platform) -> None:
+    key = (await platform.add_user())["apikey"]
+    passed, limit = 0, None
+    for _ in range(200):
+        resp = await platform.gateway.call("POST", "/api/account/apikey/regenerate", key)
+        limit = limit or int(resp.headers["X-RateLimit-Limit"])
+        if resp.status != 200:
+            assert resp.status == 429
+            break
+        passed += 1
+        key = (await body_of(resp))["apikey"]
+    assert passed == limit  # not a fresh bucket with every new key
+    resp = await platform.gateway.get("/api/account", key)
+    assert resp.status == 429
