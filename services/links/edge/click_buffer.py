@@ -29,6 +29,7 @@ from services.links.edge.broker import Broker
 from services.links.edge.entries import LinkEntry
 from services.links.edge.spool import Spool
 from services.links.edge.stats import EdgeStats
+from services.links.edge.visitor import valid_text
 from shared.events import CLICK_RECORDED, ClickSource
 
 log = logging.getLogger("edge.clicks")
@@ -240,34 +241,61 @@ class ClickBuffer:
                 ids.last = n
                 await asyncio.sleep(0)
                 n = ids.last  # another flush may have taken ids meanwhile
-            for at, link, destination, ip, ua, referrer, language, country in clicks[
-                start : start + ENCODE_SLICE
-            ]:
-                key = (id(link), destination)
-                static = shared.get(key)
-                if static is None:
-                    static = shared[key] = self._static(link, destination)
+            for click in clicks[start : start + ENCODE_SLICE]:
+                at, link, destination, ip, ua, referrer, language, country = click
                 whole = int(at)
                 if whole != second:
                     second, date = whole, self._stamp.date(whole)
                 n += 1
-                events.append(
-                    event
-                    % (
-                        prefix,
-                        n,
-                        date,
-                        int((at - whole) * 1_000_000),
-                        static,
-                        dumps(ip),
-                        ua,
-                        null if referrer is None else dumps(referrer),
-                        null if language is None else dumps(language),
-                        null if country is None else dumps(country),
+                try:
+                    key = (id(link), destination)
+                    static = shared.get(key)
+                    if static is None:
+                        static = shared[key] = self._static(link, destination)
+                    events.append(
+                        event
+                        % (
+                            prefix,
+                            n,
+                            date,
+                            int((at - whole) * 1_000_000),
+                            static,
+                            dumps(ip),
+                            ua,
+                            null if referrer is None else dumps(referrer),
+                            null if language is None else dumps(language),
+                            null if country is None else dumps(country),
+                        )
                     )
-                )
+                except (TypeError, ValueError):  # e.g. a header's bytes that are not UTF-8
+                    cleaned = self._encode_cleaned(click, prefix, n, date)
+                    if cleaned is not None:
+                        events.append(cleaned)
         ids.last = n
         return b"[" + b",".join(events) + b"]", len(events)
+
+    def _encode_cleaned(self, click: Click, prefix: bytes, n: int, date: bytes) -> bytes | None:
+        """One event whose visitor-supplied text would not encode, with that text
+        made valid; ``None`` (the event dropped alone, and counted) if it still fails."""
+        at, link, destination, ip, ua, referrer, language, country = click
+        dumps = orjson.dumps
+        try:
+            return _EVENT % (
+                prefix,
+                n,
+                date,
+                int((at - int(at)) * 1_000_000),
+                self._static(link, destination),
+                dumps(valid_text(ip)),
+                ua,
+                _NULL if referrer is None else dumps(valid_text(referrer)),
+                _NULL if language is None else dumps(valid_text(language)),
+                _NULL if country is None else dumps(valid_text(country)),
+            )
+        except (TypeError, ValueError):
+            self.stats.clicks_unencodable += 1
+            log.exception("dropped a click event of link %s that cannot be encoded", link.id)
+            return None
 
     async def _ship(self, body: bytes, count: int) -> None:
         try:

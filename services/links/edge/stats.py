@@ -22,6 +22,7 @@ class EdgeStats:
         "clicks_published",
         "clicks_replayed",
         "clicks_spooled",
+        "clicks_unencodable",
         "expired",
         "invalidations",
         "not_counted",
@@ -47,6 +48,7 @@ class EdgeStats:
         self.clicks_published = 0
         self.clicks_spooled = 0
         self.clicks_replayed = 0
+        self.clicks_unencodable = 0  # events dropped alone: they could not be encoded
         self.publish_failures = 0
         self.spool_failures = 0
 
@@ -94,6 +96,7 @@ class EdgeCollector(Collector):
             ("published", s.clicks_published),
             ("spooled", s.clicks_spooled),
             ("replayed", s.clicks_replayed),
+            ("unencodable", s.clicks_unencodable),
         ):
             clicks.add_metric([fate], value)
         yield clicks

@@ -41,7 +41,7 @@ class Signer:
 
     def password_ok(self, entry: LinkEntry, cookies: Mapping[str, str]) -> bool:
         value = cookies.get(password_cookie_name(entry.id))
-        if not value:
+        if not value or not value.isascii():  # only ASCII is ours (and comparable)
             return False
         expires_text, _, mac = value.partition(".")
         if not expires_text.isdigit() or int(expires_text) < time.time():
@@ -61,6 +61,6 @@ class Signer:
         return self._mac(f"csrf|{purpose}|{link_id}|{nonce}")
 
     def csrf_ok(self, nonce: str | None, link_id: int, purpose: str, token: str | None) -> bool:
-        if not nonce or not token or len(nonce) > 64:
+        if not nonce or not token or len(nonce) > 64 or not (nonce + token).isascii():
             return False
         return hmac.compare_digest(self.csrf_token(nonce, link_id, purpose), token)

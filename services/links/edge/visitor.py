@@ -37,6 +37,17 @@ _LINUX_FAMILIES: Final = frozenset(
 )
 
 
+def valid_text(value: str) -> str:
+    """``value`` as valid UTF-8 text: the bytes a header carried that were not UTF-8
+    (aiohttp keeps them as lone surrogates, which no JSON encoder accepts) become
+    U+FFFD."""
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that never were bytes
+        raw = value.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def devices_of(user_agent: str) -> tuple[str, ...]:
     """The lower-cased device names of ``devicetarget`` that fit this visitor."""
     os_family = (parse_os(user_agent) or _NO_FAMILY).family.lower()
@@ -118,7 +129,7 @@ class UserAgents:
         return info
 
     def _classify(self, user_agent: str) -> UserAgentInfo:
-        ua = user_agent[:MAX_UA_LENGTH]
+        ua = valid_text(user_agent[:MAX_UA_LENGTH])
         info = UserAgentInfo(ua, bool(ua.strip()) and bool(self._detector.is_crawler(ua)))
         cache = self._cache
         if len(cache) >= self._capacity:

@@ -362,7 +362,8 @@ class Edge:
     def _csrf_nonce(self, request: web.Request) -> tuple[str, bool]:
         """The visitor's CSRF cookie value, or a new one (``True``: set it)."""
         current = request.cookies.get(CSRF_COOKIE)
-        if current and 16 <= len(current) <= 64:
+        # Ours are ASCII; any other bytes a cookie carries cannot be signed.
+        if current and 16 <= len(current) <= 64 and current.isascii():
             return current, False
         return self.signer.new_csrf_nonce(), True
 
