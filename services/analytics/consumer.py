@@ -234,6 +234,14 @@ class ClickConsumer:
         for delivery in live:
             await self._settle(delivery)
         self.metrics.record(outcome)
+        for reached in outcome.quota_reached:  # after the commit: once per owner and month
+            log.warning(
+                "user %s reached their plan's quota of %s clicks for %s: "
+                "their further clicks this month are not counted",
+                reached.owner_id,
+                reached.quota,
+                f"{reached.month:%Y-%m}",
+            )
         if clicks:
             newest = max(c.occurred_at for c in clicks)
             self.metrics.lag_seconds.set((datetime.now(UTC) - newest).total_seconds())

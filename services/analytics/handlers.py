@@ -171,5 +171,4 @@ async def link_ranking(request: web.Request) -> web.Response:
 async def usage(request: web.Request) -> web.Response:
     owner = owner_for(request, str(path_id(request, "user_id")))
     async with request.app[PG_POOL].acquire() as conn:
-        clicks = await stats.clicks_this_month(conn, owner, utcnow().date())
-    return json_response({"clicks_this_month": clicks})
+        return json_response(await stats.usage_this_month(conn, owner, utcnow().date()))

@@ -9,7 +9,8 @@ Inside the transaction, in this order:
    that committed first is always seen);
 3. insert the raw rows, ``ON CONFLICT DO NOTHING RETURNING``: only the rows that
    come back are new, everything else was counted before;
-4. tracked clicks beyond the owner's monthly quota lose their raw row again;
+4. tracked clicks beyond the owner's monthly quota lose their raw row again
+   and are counted in the owner's usage as left out (an admin has no quota);
 5. the new visitors of the day (``ON CONFLICT DO NOTHING RETURNING``) are the
    unique clicks;
 6. the rollups and the owner's usage grow by what is new (``ADD_ROLLUPS``).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.analytics import queries
@@ -28,9 +29,18 @@ from services.analytics.db import Conn
 from services.analytics.enrich import Click
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaReached:
+    """An owner whose clicks of ``month`` began to be left out by this batch."""
+
+    owner_id: int
+    month: date
+    quota: int
+
+
 @dataclass(slots=True)
 class Outcome:
-    """What a batch did, for metrics and tests."""
+    """What a batch did, for metrics, logs and tests."""
 
     counted: int = 0
     unique: int = 0
@@ -38,6 +48,7 @@ class Outcome:
     duplicates: int = 0
     over_quota: int = 0
     deleted: int = 0
+    quota_reached: list[QuotaReached] = field(default_factory=list)
 
     def merge(self, other: Outcome) -> None:
         self.counted += other.counted
@@ -46,6 +57,7 @@ class Outcome:
         self.duplicates += other.duplicates
         self.over_quota += other.over_quota
         self.deleted += other.deleted
+        self.quota_reached.extend(other.quota_reached)
 
 
 async def record_clicks(conn: Conn, batch: Sequence[Click]) -> Outcome:
@@ -118,7 +130,8 @@ async def _insert_raw(conn: Conn, clicks: list[Click]) -> list[Click]:
 async def _apply_quota(
     conn: Conn, new: list[Click], outcome: Outcome
 ) -> tuple[list[Click], list[Click]]:
-    """Split new clicks into tracked ones (within quota) and bots; drop the rest."""
+    """Split new clicks into tracked ones (within quota) and bots; drop the rest,
+    counting them in the owner's usage."""
     humans = [c for c in new if not c.is_bot]
     bots = [c for c in new if c.is_bot]
     if not humans:
@@ -146,6 +159,19 @@ async def _apply_quota(
             queries.DELETE_CLICKS, [c.event_id for c in over], [c.occurred_at for c in over]
         )
         outcome.over_quota += len(over)
+        quotas = {(r["owner_id"], r["month"]): r["quota"] for r in rows}
+        left_out = sorted(Counter((c.owner_id, c.month) for c in over).items())
+        totals = await conn.fetch(
+            queries.ADD_OVER_QUOTA,
+            [k[0] for k, _ in left_out],
+            [k[1] for k, _ in left_out],
+            [n for _, n in left_out],
+        )
+        added = dict(left_out)
+        for row in totals:
+            key = (row["owner_id"], row["month"])
+            if row["over_quota"] == added[key]:  # none left out before this batch
+                outcome.quota_reached.append(QuotaReached(key[0], key[1], quotas[key]))
     usage = Counter((c.owner_id, c.month) for c in tracked)
     if usage:
         ordered = sorted(usage.items())

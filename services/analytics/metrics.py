@@ -19,6 +19,7 @@ class WorkerMetrics:
     ack_failures: Counter
     purged_rows: Counter
     lag_seconds: Gauge
+    quota_reached: Counter
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> WorkerMetrics:
@@ -67,6 +68,12 @@ class WorkerMetrics:
                 "Age of the newest click of the last stored batch when it was committed",
                 registry=registry,
             ),
+            quota_reached=Counter(
+                "analytics_quota_reached_total",
+                "Owners whose clicks of a month began to be left out by their plan's quota"
+                ' (each click left out: analytics_events_total{outcome="over_quota"})',
+                registry=registry,
+            ),
         )
 
     def record(self, outcome: Outcome) -> None:
@@ -74,3 +81,5 @@ class WorkerMetrics:
             value = getattr(outcome, name)
             if value:
                 self.events.labels(name).inc(value)
+        if outcome.quota_reached:
+            self.quota_reached.inc(len(outcome.quota_reached))

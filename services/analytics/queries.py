@@ -66,6 +66,15 @@ SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
 ON CONFLICT (owner_id, month) DO UPDATE SET clicks = u.clicks + excluded.clicks
 """
 
+# Returns each row's total after the addition: one equal to what was added is
+# the month's first click left out.
+ADD_OVER_QUOTA: Final = """
+INSERT INTO usage AS u (owner_id, month, over_quota)
+SELECT * FROM unnest($1::bigint[], $2::date[], $3::bigint[])
+ON CONFLICT (owner_id, month) DO UPDATE SET over_quota = u.over_quota + excluded.over_quota
+RETURNING owner_id, month, over_quota
+"""
+
 INSERT_VISITORS: Final = """
 INSERT INTO visitors (link_id, day, visitor_hash)
 SELECT (v->>0)::bigint, (v->>1)::date, decode(v->>2, 'hex')
@@ -285,4 +294,4 @@ SELECT link_id, clicks FROM link_totals WHERE owner_id = $1 AND clicks > 0
 ORDER BY clicks DESC, link_id DESC
 """
 
-USAGE: Final = "SELECT clicks FROM usage WHERE owner_id = $1 AND month = $2"
+USAGE: Final = "SELECT clicks, over_quota FROM usage WHERE owner_id = $1 AND month = $2"

@@ -164,6 +164,10 @@ async def ranking(conn: Conn, owner_id: int) -> list[list[int]]:
     return [[r["link_id"], r["clicks"]] for r in await conn.fetch(queries.RANKING, owner_id)]
 
 
-async def clicks_this_month(conn: Conn, owner_id: int, today: date) -> int:
-    value = await conn.fetchval(queries.USAGE, owner_id, today.replace(day=1))
-    return int(value or 0)
+async def usage_this_month(conn: Conn, owner_id: int, today: date) -> dict[str, int]:
+    """Clicks counted this month, and those left out by the plan's monthly quota."""
+    row = await conn.fetchrow(queries.USAGE, owner_id, today.replace(day=1))
+    return {
+        "clicks_this_month": int(row["clicks"]) if row else 0,
+        "clicks_over_quota_this_month": int(row["over_quota"]) if row else 0,
+    }

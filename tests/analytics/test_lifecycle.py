@@ -3,14 +3,17 @@ other services publish."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
 import asyncpg
+import pytest
 from aiohttp import web
 
 from services.analytics.topology import LIFECYCLE_QUEUE
+from shared.appkeys import METRICS_REGISTRY
 from shared.events import (
     LINK_DELETED,
     PLAN_CHANGED,
@@ -128,7 +131,7 @@ async def test_clicks_over_the_monthly_quota_are_not_tracked(
     assert humans == 5
     assert await raw_count(pg_pool, link) == 7
     resp = await stats_api.get(f"/internal/usage/{owner.user_id}", owner)
-    assert await resp.json() == {"clicks_this_month": 5}
+    assert await resp.json() == {"clicks_this_month": 5, "clicks_over_quota_this_month": 3}
     resp = await stats_api.get(f"/internal/stats/links/{link}?owner={owner.user_id}", owner)
     assert (await resp.json())["clicks"] == 5
 
@@ -137,7 +140,48 @@ async def test_clicks_over_the_monthly_quota_are_not_tracked(
     await publish(publisher, [click_event(link, owner.user_id, ip="198.51.100.99")])
     await wait_for_clicks(pg_pool, link, 6)
     resp = await stats_api.get(f"/internal/usage/{owner.user_id}", owner)
-    assert await resp.json() == {"clicks_this_month": 6}
+    assert await resp.json() == {"clicks_this_month": 6, "clicks_over_quota_this_month": 3}
+
+
+async def test_clicks_left_out_by_the_quota_are_logged_once_and_counted(
+    worker: web.Application,
+    publisher: EventPublisher,
+    pg_pool: asyncpg.Pool,
+    stats_api: SignedClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    owner, other, link = user(), user(), new_link_id()
+    await change_plan(publisher, pg_pool, owner.user_id, {**STARTER_LIMITS, "clicks": 4})
+    registry = worker[METRICS_REGISTRY]
+    left_out_before = (
+        registry.get_sample_value("analytics_events_total", {"outcome": "over_quota"}) or 0.0
+    )
+    caplog.set_level(logging.WARNING, logger="services.analytics.consumer")
+
+    # Three batches: within the quota, reaching it (2 of 4 left out), beyond it.
+    await publish(publisher, [click_event(link, owner.user_id, ip="198.51.100.1")])
+    await wait_for_clicks(pg_pool, link, 1)
+    for batch in (range(2, 6), range(6, 10)):
+        await publish(
+            publisher, [click_event(link, owner.user_id, ip=f"198.51.100.{i}") for i in batch]
+        )
+        marker = new_link_id()
+        await publish(publisher, [click_event(marker, other.user_id)])
+        await wait_for_clicks(pg_pool, marker, 1)
+
+    assert await link_clicks(pg_pool, link) == 4
+    resp = await stats_api.get(f"/internal/usage/{owner.user_id}", owner)
+    assert await resp.json() == {"clicks_this_month": 4, "clicks_over_quota_this_month": 5}
+    left_out = registry.get_sample_value("analytics_events_total", {"outcome": "over_quota"})
+    assert left_out is not None
+    assert left_out - left_out_before >= 5
+    assert (registry.get_sample_value("analytics_quota_reached_total") or 0) >= 1
+    said = [r.getMessage() for r in caplog.records if f"user {owner.user_id} " in r.getMessage()]
+    month = f"{datetime.now(UTC):%Y-%m}"
+    assert said == [
+        f"user {owner.user_id} reached their plan's quota of 4 clicks for {month}: "
+        "their further clicks this month are not counted"
+    ]
 
 
 async def test_an_admin_is_never_limited_by_the_click_quota(

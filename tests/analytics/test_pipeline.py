@@ -116,7 +116,7 @@ async def test_clicks_published_by_the_edge_show_in_the_stats(
     assert (series["clicks"], series["uniqueClicks"], series["botClicks"]) == (6, 5, 1)
     assert series["series"][-1]["clicks"] == 6
     resp = await stats_api.get(f"/internal/usage/{owner.user_id}", owner)
-    assert await resp.json() == {"clicks_this_month": 7}
+    assert await resp.json() == {"clicks_this_month": 7, "clicks_over_quota_this_month": 0}
     stored = await pg_pool.fetch(
         "SELECT DISTINCT language, device FROM analytics.clicks WHERE link_id = $1", link
     )

@@ -350,10 +350,11 @@ async def test_usage_this_month(record_clicks: RecordClicks, stats_api: SignedCl
         {link: 4},
     )
     usage = await get_json(stats_api, f"/internal/usage/{owner.user_id}", owner)
-    assert usage == {"clicks_this_month": 3}
+    assert usage == {"clicks_this_month": 3, "clicks_over_quota_this_month": 0}
     assert await get_json(stats_api, f"/internal/usage/{owner.user_id}", SERVICE) == usage
     assert await get_json(stats_api, f"/internal/usage/{user().user_id}", SERVICE) == {
-        "clicks_this_month": 0
+        "clicks_this_month": 0,
+        "clicks_over_quota_this_month": 0,
     }
     await get_json(stats_api, "/internal/usage/abc", owner, status=404)
 
