@@ -16,6 +16,9 @@ from deploy.processes import ProcessSpec, available
 from shared.migrations import migrate_all
 from shared.settings import Settings
 
+# Where the processes serve their ops endpoints; the gateway's and the edge's
+# /metrics are only there (their public ports face the internet).
+OPS_PORTS = {"WORKER_METRICS_PORT": "8104", "GATEWAY_OPS_PORT": "9000", "EDGE_OPS_PORT": "9080"}
 COLOURS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[37m")
 RESET = "\033[0m"
 
@@ -103,7 +106,7 @@ async def run() -> int:
         return 2
     applied = await migrate_all(settings.database_url)
     print(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
-    env = {"WORKER_METRICS_PORT": "8104", **os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**OPS_PORTS, **os.environ, "PYTHONUNBUFFERED": "1"}
     await bootstrap(env)
 
     stop = asyncio.Event()
@@ -119,6 +122,8 @@ async def run() -> int:
         f"  API:         http://localhost:{settings.gateway_port}/api  "
         f"(docs at /api/docs)\n"
         f"  short links: {settings.public_base_url}/<alias>\n"
+        f"  metrics:     http://localhost:{env['GATEWAY_OPS_PORT']}/metrics (gateway), "
+        f"http://localhost:{env['EDGE_OPS_PORT']}/metrics (edge)\n"
         "  Ctrl-C stops everything.\n"
     )
     waiters = [asyncio.ensure_future(p.wait()) for _, p in procs]

@@ -31,6 +31,7 @@ from shared.amqp import amqp_ctx
 from shared.appkeys import REDIS, SERVICE_NAME, SETTINGS
 from shared.envelope import JSON_CONTENT_TYPE, dumps, error_middleware
 from shared.observability import add_ops_routes, metrics_middleware, setup_metrics
+from shared.ops_port import ops_port_ctx
 from shared.redis_ctx import redis_ctx
 from shared.settings import Settings
 
@@ -185,7 +186,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(amqp_ctx)
     app.cleanup_ctx.append(upstreams_ctx)
     app.cleanup_ctx.append(invalidation_ctx)
-    add_ops_routes(app, frozenset({"redis", "amqp"}))
+    app.cleanup_ctx.append(ops_port_ctx(lambda s: s.gateway_ops_port))  # last: sees them all
+    add_ops_routes(app, frozenset({"redis", "amqp"}), public_metrics=False)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/docs", docs)
     # The /v1/ compatibility prefix: its documented paths go to accounts, any

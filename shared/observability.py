@@ -84,14 +84,20 @@ CHECKS_BY_RESOURCE: dict[str, tuple[str, ReadinessCheck]] = {
 }
 
 
-def add_ops_routes(app: web.Application, needs: frozenset[str]) -> None:
-    """Register /health, /ready and /metrics; /ready checks each resource in ``needs``."""
+def add_ops_routes(
+    app: web.Application, needs: frozenset[str], *, public_metrics: bool = True
+) -> None:
+    """Register /health, /ready and /metrics; /ready checks each resource in ``needs``.
+
+    ``public_metrics=False``: no /metrics here (internet-facing processes serve
+    it on their ops port, :mod:`shared.ops_port`)."""
     app[READY_CHECKS] = dict(
         CHECKS_BY_RESOURCE[r] for r in sorted(needs) if r in CHECKS_BY_RESOURCE
     )
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", metrics)
+    if public_metrics:
+        app.router.add_get("/metrics", metrics)
 
 
 async def health(request: web.Request) -> web.Response:

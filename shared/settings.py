@@ -58,6 +58,10 @@ class Settings:
     accounts_port: int = 8101
     links_port: int = 8102
     analytics_port: int = 8103
+    # /metrics of the two internet-facing processes is served only here, with
+    # /health and /ready again (None: not served); see shared/ops_port.py.
+    gateway_ops_port: int | None = None
+    edge_ops_port: int | None = None
 
     # Where the gateway (and services calling each other) find the services.
     accounts_url: str = "http://127.0.0.1:8101"
@@ -135,6 +139,8 @@ class Settings:
             accounts_port=accounts_port,
             links_port=links_port,
             analytics_port=analytics_port,
+            gateway_ops_port=_int(e, "GATEWAY_OPS_PORT", 0) or None,
+            edge_ops_port=_int(e, "EDGE_OPS_PORT", 0) or None,
             accounts_url=e.get("ACCOUNTS_URL", f"http://127.0.0.1:{accounts_port}").rstrip("/"),
             links_url=e.get("LINKS_URL", f"http://127.0.0.1:{links_port}").rstrip("/"),
             analytics_url=e.get("ANALYTICS_URL", f"http://127.0.0.1:{analytics_port}").rstrip("/"),

@@ -210,15 +210,18 @@ async def main() -> None:
             await _check(f"{edge_url}/hot")
 
             runs: dict[str, list[tuple[LoadResult, float]]] = {"bare": [], "edge": []}
-            published_before = await _metric(edge_url, 'edge_clicks_total{fate="published"}')
+            published_before = await _metric(
+                system.edge_ops_url, 'edge_clicks_total{fate="published"}'
+            )
             for _ in range(ROUNDS):
                 runs["bare"].append(await _load(f"{bare_url}/hot", bare.pid))
                 runs["edge"].append(await _load(f"{edge_url}/hot", edge_pid))
             await asyncio.sleep(1)  # the last batch is confirmed
             published = (
-                await _metric(edge_url, 'edge_clicks_total{fate="published"}') - published_before
+                await _metric(system.edge_ops_url, 'edge_clicks_total{fate="published"}')
+                - published_before
             )
-            spooled = await _metric(edge_url, 'edge_clicks_total{fate="spooled"}')
+            spooled = await _metric(system.edge_ops_url, 'edge_clicks_total{fate="spooled"}')
 
             for i in range(ROUNDS):
                 for label, name_ in (("bare aiohttp 302", "bare"), ("edge (hot link)", "edge")):
@@ -257,7 +260,7 @@ async def main() -> None:
             via_redis = await _request_each(edge_url, VIA_POSTGRES, CACHED_LINKS - VIA_POSTGRES)
             redis_took = time.monotonic() - started
             await asyncio.sleep(1)
-            cached = await _metric(edge_url, "edge_link_cache_entries")
+            cached = await _metric(system.edge_ops_url, "edge_link_cache_entries")
             rss = _rss_mb(edge_pid)
             print(
                 f"first visits: {via_postgres:,} via Postgres at {via_postgres / pg_took:,.0f}/s, "

@@ -97,3 +97,31 @@ def test_make_run_with_postgres_down_says_so_without_a_traceback() -> None:
     assert "PostgreSQL is not reachable at postgresql://127.0.0.1:1/nothing" in result.stderr
     assert "pg_ctlcluster" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_internet_facing_processes_are_scraped_on_their_ops_port() -> None:
+    docs = [
+        doc
+        for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+    compose_services = compose()["services"]
+    for name, public, env in (
+        ("gateway", 8000, "GATEWAY_OPS_PORT"),
+        ("edge", 8080, "EDGE_OPS_PORT"),
+    ):
+        deployment = next(
+            d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name
+        )
+        pod = deployment["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        ops = int({e["name"]: e["value"] for e in container["env"]}[env])
+        assert ops != public
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(ops)
+        assert {p["containerPort"] for p in container["ports"]} == {public, ops}
+        # the Service (what the Ingress reaches) carries the public port only
+        assert [p["targetPort"] for p in services[name]["spec"]["ports"]] == [public]
+        assert int(compose_services[name]["environment"][env]) == ops
+        assert str(ops) not in " ".join(compose_services[name].get("ports", []))

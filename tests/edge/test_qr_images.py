@@ -16,6 +16,7 @@ from tests.edge.conftest import Client
 from tests.links.conftest import LinksApi
 from tests.qr.scan import assert_carries, decode, rasterise_svg
 from tests.support import principals
+from tests.support.ops import metrics_text
 
 
 async def add_code(api: LinksApi, **body: Any) -> tuple[int, str]:
@@ -27,8 +28,7 @@ async def add_code(api: LinksApi, **body: Any) -> tuple[int, str]:
 
 
 async def metric(edge: Client, outcome: str) -> float:
-    resp = await edge.get("/metrics")
-    text = await resp.text()
+    text = await metrics_text(edge)
     match = re.search(rf'^edge_qr_images_total{{outcome="{outcome}"}} (\S+)$', text, re.M)
     assert match, text
     return float(match.group(1))

@@ -15,6 +15,7 @@ from tests.edge.conftest import (
     Client,
     MakeLink,
 )
+from tests.support.ops import metrics_text
 
 
 async def test_redirects_with_no_store(edge: Client, make_link: MakeLink) -> None:
@@ -163,9 +164,12 @@ async def test_ops_endpoints(edge: Client, make_link: MakeLink) -> None:
     assert (await ready.json())["checks"] == {"postgres": "ok", "redis": "ok"}
     link = await make_link()
     await edge.get(link.path, allow_redirects=False, headers={"User-Agent": BROWSER})
-    metrics = await (await edge.get("/metrics")).text()
+    metrics = await metrics_text(edge)  # on the ops port only
     assert 'edge_visits_total{outcome="redirect"}' in metrics
     assert "edge_link_cache_entries" in metrics
+    public = await edge.get("/metrics")
+    assert public.status == 404
+    assert "edge_visits_total" not in await public.text()
 
 
 async def test_link_loaded_from_postgres_is_stored_in_redis(

@@ -5,13 +5,16 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
+import aiohttp
 import orjson
 import pytest
 
 import gateway.openapi as openapi
 from gateway.openapi import OpenApiConflict, build_document, common
-from tests.gateway.conftest import Gateway
+from tests.gateway.conftest import Gateway, StartGateway, body_of
 from tests.support.openapi_refs import refs, resolves
+from tests.support.ops import metrics_text
+from tests.support.system import free_port
 
 
 async def test_openapi_document_is_served_without_a_key(gateway: Gateway) -> None:
@@ -114,5 +117,28 @@ async def test_ops_endpoints(gateway: Gateway) -> None:
     assert ready.status == 200
     assert orjson.loads(await ready.read())["checks"] == {"rabbitmq": "ok", "redis": "ok"}
     await gateway.get("/api/account")
-    metrics = await (await gateway.get("/metrics")).text()
+    metrics = await metrics_text(gateway.client)  # on the ops port only
     assert 'http_requests_total{method="GET",route="/api/{tail}",status="401"}' in metrics
+    public = await gateway.get("/metrics")
+    assert public.status == 404
+    assert await body_of(public) == {"error": 1, "message": "No such endpoint."}
+
+
+async def test_metrics_are_served_on_the_ops_port_only(start_gateway: StartGateway) -> None:
+    port = free_port()
+    gateway = await start_gateway(gateway_ops_port=port)
+    assert (await gateway.get("/api/account")).status == 401
+    public = await gateway.get("/metrics")
+    assert public.status == 404
+    assert "http_requests_total" not in await public.text()
+    assert (await gateway.get("/health")).status == 200  # probes stay on the public port
+    assert (await gateway.get("/ready")).status == 200
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            assert resp.status == 200
+            assert 'route="/api/{tail}",status="401"' in await resp.text()
+        for path in ("/health", "/ready"):
+            async with http.get(f"http://127.0.0.1:{port}{path}") as resp:
+                assert resp.status == 200, path
+        async with http.get(f"http://127.0.0.1:{port}/api/account") as resp:
+            assert resp.status == 404  # nothing else there

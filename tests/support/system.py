@@ -46,6 +46,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "LINKS_PORT": str(settings.links_port),
         "ANALYTICS_PORT": str(settings.analytics_port),
         "WORKER_METRICS_PORT": str(settings.worker_metrics_port or ""),
+        "GATEWAY_OPS_PORT": str(settings.gateway_ops_port or ""),
+        "EDGE_OPS_PORT": str(settings.edge_ops_port or ""),
         "ACCOUNTS_URL": settings.accounts_url,
         "LINKS_URL": settings.links_url,
         "ANALYTICS_URL": settings.analytics_url,
@@ -63,7 +65,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def with_free_ports(settings: Settings) -> Settings:
-    names = ("gateway", "edge", "accounts", "links", "analytics", "worker")
+    names = ("gateway", "edge", "accounts", "links", "analytics", "worker", "gw-ops", "edge-ops")
     ports = {name: free_port() for name in names}
     return settings.with_overrides(
         gateway_port=ports["gateway"],
@@ -72,6 +74,8 @@ def with_free_ports(settings: Settings) -> Settings:
         links_port=ports["links"],
         analytics_port=ports["analytics"],
         worker_metrics_port=ports["worker"],
+        gateway_ops_port=ports["gw-ops"],
+        edge_ops_port=ports["edge-ops"],
         accounts_url=f"http://127.0.0.1:{ports['accounts']}",
         links_url=f"http://127.0.0.1:{ports['links']}",
         analytics_url=f"http://127.0.0.1:{ports['analytics']}",
@@ -105,6 +109,16 @@ class RunningSystem:
     @property
     def edge_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.edge_port}"
+
+    @property
+    def gateway_ops_url(self) -> str:
+        """Where the gateway serves /metrics (not on its public port)."""
+        return f"http://127.0.0.1:{self.settings.gateway_ops_port}"
+
+    @property
+    def edge_ops_url(self) -> str:
+        """Where the edge serves /metrics (not on its public port)."""
+        return f"http://127.0.0.1:{self.settings.edge_ops_port}"
 
     def specs(self) -> list[ProcessSpec]:
         chosen = available()

@@ -32,6 +32,7 @@ from services.links.edge.stats import EdgeCollector, EdgeStats
 from services.links.edge.visits import Edge
 from shared.appkeys import METRICS_REGISTRY, PG_POOL, REDIS, SERVICE_NAME, SETTINGS
 from shared.observability import add_ops_routes, setup_metrics
+from shared.ops_port import ops_port_ctx
 from shared.postgres import create_pool
 from shared.redis_ctx import redis_ctx
 from shared.settings import Settings
@@ -154,9 +155,11 @@ def create_app(settings: Settings) -> web.Application:
     qr_images = QrImages(settings, QrImageStats())
     app[METRICS_REGISTRY].register(QrImageCollector(qr_images.stats))
     app.cleanup_ctx.append(qr_images.ctx)
+    app.cleanup_ctx.append(ops_port_ctx(lambda s: s.edge_ops_port))  # last: sees them all
     # Readiness is Postgres and Redis: without the broker the edge still serves
     # every visitor (clicks are spooled), so it must stay in rotation.
-    add_ops_routes(app, frozenset({"postgres", "redis"}))
+    # /metrics only on the ops port (EDGE_OPS_PORT): the public one faces the internet.
+    add_ops_routes(app, frozenset({"postgres", "redis"}), public_metrics=False)
     router = app.router
     # The short-link route first: it is what nearly every request is.
     router.add_get("/{alias}", edge.visit)
