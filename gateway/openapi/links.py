@@ -114,7 +114,10 @@ _LINK_PROPERTIES: Final[dict[str, Any]] = {
         "maxLength": 128,
         "description": "Visitors must enter it first. Stored hashed.",
     },
-    "expiry": {**_DATE, "description": "No redirects after this date (UTC)."},
+    "expiry": {
+        **_DATE,
+        "description": "No redirects after this date (UTC); a date in the past is a 400.",
+    },
     "clicklimit": {
         "type": ["integer", "null"],
         "minimum": 1,

@@ -16,11 +16,13 @@ from typing import Any, Final
 from services.links import targets
 from services.links.aliases import validate_custom_alias
 from services.links.destinations import normalize_host, validate_image_url, validate_url
+from shared.dates import utcnow
 from shared.envelope import BadRequest, Forbidden
 from shared.identity import Principal
 from shared.request_body import Body
 
 _TYPE_RE: Final = re.compile(r"(direct|frame|splash)|(splash|overlay)-([1-9][0-9]{0,17})")
+STATUSES: Final = ("public", "private")
 MAX_CLICK_LIMIT: Final = 2**31 - 1
 MAX_PASSWORD_LENGTH: Final = 128
 
@@ -162,9 +164,10 @@ def parse_link_fields(body: Body, *, creating: bool, default_host: str) -> LinkF
             out.needs("domain")
 
     if sent("status"):
-        cols["status"] = (
-            "public" if _cleared(body, "status") else body.choice("status", ("public", "private"))
-        )
+        status = "public" if _cleared(body, "status") else body.choice("status", STATUSES)
+        if status is None:  # blank after trimming: not a status either
+            raise BadRequest(f"The field 'status' must be one of: {', '.join(STATUSES)}.")
+        cols["status"] = status
 
     if sent("type"):
         if _cleared(body, "type"):
@@ -181,6 +184,8 @@ def parse_link_fields(body: Body, *, creating: bool, default_host: str) -> LinkF
 
     if sent("expiry"):
         expiry: datetime | None = None if _cleared(body, "expiry") else body.when("expiry")
+        if expiry is not None and expiry <= utcnow():
+            raise BadRequest("The field 'expiry' must be a date in the future.")
         cols["expires_at"] = expiry
 
     if sent("clicklimit"):

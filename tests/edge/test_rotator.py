@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 from aiohttp import web
@@ -108,7 +109,7 @@ async def test_turns_are_shared_by_every_replica(
 
 
 async def test_each_link_is_visited_as_through_its_own_alias(
-    edge: Client, api: LinksApi, clicks: ClickQueue
+    edge: Client, api: LinksApi, clicks: ClickQueue, pg_pool: asyncpg.Pool
 ) -> None:
     alice = principals.user()
     slug = f"rules-{alice.user_id}"
@@ -121,10 +122,13 @@ async def test_each_link_is_visited_as_through_its_own_alias(
                 "url": "https://example.com/world",
                 "geotarget": [{"location": "CA", "link": "https://example.ca"}],
             },
-            {"url": "https://example.com/gone", "expiry": "2001-01-01 00:00:00"},
+            {"url": "https://example.com/gone", "expiry": "2031-01-01 00:00:00"},
             {"url": "https://example.com/secret", "password": "pw"},
         ],
     )
+    # A link whose expiry has come (one in the past cannot be set through the API).
+    await pg_pool.execute("UPDATE links.links SET expires_at = '2001-01-01' WHERE id = $1", ids[1])
+    await api.call("PUT", f"/api/url/{ids[1]}/update", alice, {"title": "expired"})
     assert await location(edge, f"/r/{slug}", **{COUNTRY_HEADER: "CA"}) == "https://example.ca"
     assert await location(edge, f"/r/{slug}") == 410
     resp = await edge.get(f"/r/{slug}", allow_redirects=False, headers=UA)

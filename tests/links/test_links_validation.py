@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from shared.dates import utcnow
 from shared.identity import Principal
 from tests.links.conftest import LinksApi, StartLinks
 from tests.support import principals
@@ -286,6 +288,38 @@ async def test_update_with_bad_input_changes_nothing(
         assert data["error"] == 1
     after = await pg_pool.fetchrow("SELECT * FROM links.links WHERE id = $1", added["id"])
     assert after == before
+
+
+@pytest.mark.parametrize("status", [" ", "\t\n", "   public   x"])
+async def test_a_blank_or_unknown_status_is_a_clear_400(
+    links: LinksApi, pg_pool: asyncpg.Pool, status: str
+) -> None:
+    message = await refused(links, pg_pool, {"url": "https://example.com", "status": status})
+    assert message == "The field 'status' must be one of: public, private."
+    alice = principals.user()
+    added = await links.add(alice, url="https://example.com/kept", status="private")
+    got, data = await links.call("PUT", f"/api/url/{added['id']}/update", alice, {"status": status})
+    assert (got, data["message"]) == (400, message)
+    assert (await links.details(alice, added["id"]))["status"] == "private"
+
+
+async def test_an_expiry_in_the_past_is_refused(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
+    past = (utcnow() - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
+    for expiry in ("2001-01-01 00:00:00", "2001-01-01", past):
+        message = await refused(links, pg_pool, {"url": "https://example.com", "expiry": expiry})
+        assert message == "The field 'expiry' must be a date in the future."
+    alice = principals.user()
+    added = await links.add(alice, url="https://example.com/later", expiry="2031-05-01 10:00:00")
+    got, data = await links.call("PUT", f"/api/url/{added['id']}/update", alice, {"expiry": past})
+    assert (got, data["error"]) == (400, 1)
+    assert (await links.details(alice, added["id"]))["expiry"] == "2031-05-01 10:00:00"
+    # A future expiry, or none, is still fine.
+    soon = (utcnow() + timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+    for later in (soon, None, ""):
+        got, data = await links.call(
+            "PUT", f"/api/url/{added['id']}/update", alice, {"expiry": later}
+        )
+        assert got == 200, data
 
 
 # --- plan gates --------------------------------------------------------------
