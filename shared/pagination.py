@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.envelope import BadRequest
+from shared.request_query import positive_param
 
 DEFAULT_LIMIT = 15
 MAX_LIMIT = 100
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,8 @@ class Page:
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> Page:
         return cls(
-            limit=_positive(query.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT),
-            page=_positive(query.get("page"), "page", 1, 1_000_000),
+            limit=positive_param(query, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT),
+            page=positive_param(query, "page", default=1, maximum=MAX_PAGE),
         )
 
     def body(self, items_key: str, items: Sequence[Any], total: int) -> dict[str, Any]:
@@ -42,12 +43,3 @@ class Page:
             "maxpage": maxpage,
             items_key: list(items),
         }
-
-
-def _positive(raw: str | None, name: str, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
-        return default
-    # isdigit() alone admits "²", which int() refuses
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise BadRequest(f"The parameter '{name}' must be a positive integer.")
-    return min(int(raw), maximum)

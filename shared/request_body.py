@@ -2,7 +2,9 @@
 
 ``await read_body(request)`` returns a :class:`Body`, whose typed accessors turn
 wrong input into a 400 with a message naming the field, so handlers never see
-a value of the wrong type."""
+a value of the wrong type — nor one Postgres would refuse: no string anywhere
+in a body may hold a NUL character, and every integer fits the column it is
+meant for (``bigint`` unless the caller says ``INT_MAX``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,12 @@ EMAIL_RE: Final = re.compile(
     r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 _MISSING: Final = object()
+# The ranges of Postgres's integer (serial) and bigint (bigserial) columns.
+INT_MAX: Final = 2**31 - 1
+BIGINT_MIN: Final = -(2**63)
+BIGINT_MAX: Final = 2**63 - 1
+_DIGITS_RE: Final = re.compile(r"[0-9]{1,19}")
+_INTEGER_RE: Final = re.compile(r"-?[0-9]{1,19}")
 
 
 async def read_body(request: web.Request, *, allow_empty: bool = True) -> Body:
@@ -42,7 +50,46 @@ async def read_body(request: web.Request, *, allow_empty: bool = True) -> Body:
         raise BadRequest("Malformed JSON body.") from exc
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
+    if b"\\u0000" in raw:  # the only way JSON can carry a NUL; then find where
+        where = nul_field(data)
+        if where is not None:
+            raise BadRequest(f"The field '{where}' contains a NUL character.")
     return Body(data)
+
+
+def nul_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or string holding a NUL character (Postgres
+    refuses them in text and jsonb), else ``None``."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return inner.replace("\x00", "\\0")
+            found = nul_field(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_field(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def positive_id(value: Any, maximum: int = BIGINT_MAX) -> int | None:
+    """A positive integer id (a JSON number, or a string of ASCII digits) up to
+    ``maximum`` (``INT_MAX`` for a serial column), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and _DIGITS_RE.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 0 < value <= maximum:
+        return value
+    return None
 
 
 class Body:
@@ -105,23 +152,24 @@ class Body:
         name: str,
         *,
         required: bool = False,
-        min_value: int | None = None,
-        max_value: int | None = None,
+        min_value: int = BIGINT_MIN,
+        max_value: int = BIGINT_MAX,
     ) -> int | None:
+        """An integer within ``min_value``..``max_value`` (by default, what a bigint holds)."""
         value = self._get(name, required)
         if value is _MISSING:
             return None
         if isinstance(value, bool):
             raise BadRequest(f"The field '{name}' must be an integer.")
-        if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+        if isinstance(value, str) and _INTEGER_RE.fullmatch(value.strip()):
             value = int(value.strip())
         if isinstance(value, float) and value.is_integer():
-            value = int(value)
+            value = int(value)  # 1e30 too: the range check below refuses it
         if not isinstance(value, int):
             raise BadRequest(f"The field '{name}' must be an integer.")
-        if min_value is not None and value < min_value:
+        if value < min_value:
             raise BadRequest(f"The field '{name}' must be at least {min_value}.")
-        if max_value is not None and value > max_value:
+        if value > max_value:
             raise BadRequest(f"The field '{name}' must be at most {max_value}.")
         return value
 
@@ -184,9 +232,10 @@ class Body:
         return value
 
 
-def path_id(request: web.Request, name: str = "id") -> int:
-    """A positive integer id from the URL; anything else is a 404 (no such object)."""
-    raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18 or int(raw) <= 0:
+def path_id(request: web.Request, name: str = "id", maximum: int = BIGINT_MAX) -> int:
+    """A positive integer id from the URL, up to ``maximum`` (``INT_MAX`` for a serial
+    column); anything else is a 404 (no such object could exist)."""
+    found = positive_id(request.match_info.get(name, ""), maximum)
+    if found is None:
         raise ApiError(404, "Not found.")
-    return int(raw)
+    return found

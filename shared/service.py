@@ -20,6 +20,7 @@ from shared.logs import configure_logging
 from shared.observability import OPS_PATHS, add_ops_routes, metrics_middleware, setup_metrics
 from shared.postgres import postgres_ctx
 from shared.redis_ctx import redis_ctx
+from shared.request_query import refuse_nul_middleware
 from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
 
 log = logging.getLogger("shared.service")
@@ -76,6 +77,7 @@ def create_service_app(
     middlewares: list[object] = [metrics_middleware, error_middleware]
     if verify_identity:
         middlewares.append(identity_middleware(settings.internal_secret, public_prefixes))
+    middlewares.append(refuse_nul_middleware)
     app = web.Application(
         middlewares=middlewares,  # type: ignore[arg-type]
         client_max_size=settings.max_body_bytes,

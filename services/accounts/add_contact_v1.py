@@ -25,12 +25,12 @@ from services.accounts.contact_rules import (
     create_contact,
     field_value,
     invalid,
-    parse_id,
 )
 from services.accounts.credentials import hash_matches, sha256_hex
 from services.accounts.rows import Row
 from shared.appkeys import PG_POOL
 from shared.envelope import JSON_CONTENT_TYPE, dumps
+from shared.request_body import positive_id
 
 OK: Final = 200
 MESSAGES: Final[dict[int, str]] = {
@@ -100,7 +100,7 @@ def _groups(raw: Any) -> list[int]:
         value = item.get("id") if isinstance(item, Mapping) else item
         if _blank(value):
             continue  # the seed's template sends {"id": ""}
-        group_id = parse_id(value)
+        group_id = positive_id(value)
         if group_id is None:
             raise ContactError("group", "Group not found.")
         ids.append(group_id)
@@ -114,7 +114,7 @@ def _fields(raw: Any) -> dict[int, str | None]:
             raise invalid("A custom field must be an object.")
         if _blank(item.get("id")) and _blank(item.get("value")):
             continue
-        field_id = parse_id(item.get("id"))
+        field_id = positive_id(item.get("id"))
         if field_id is None:
             raise ContactError("field", "Custom field not found.")
         value = field_value(item.get("value"))

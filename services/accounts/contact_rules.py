@@ -86,19 +86,6 @@ def _checked_text(name: str, value: str) -> str:
     return value
 
 
-def parse_id(value: Any) -> int | None:
-    """A positive integer id (a number or a string of digits), else ``None``."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
-        value = int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and 0 < value < 2**63:
-        return value
-    return None
-
-
 def field_value(value: Any) -> str | None:
     """A custom field's raw value as text; ``None`` (empty, null) means "no value"."""
     if value is None:

@@ -21,13 +21,13 @@ from services.accounts.contact_rules import (
     create_contact,
     field_value,
     invalid,
-    parse_id,
     update_contact,
 )
 from shared.appkeys import PG_POOL
 from shared.envelope import BadRequest, NotFound, ok
 from shared.pagination import Page
-from shared.request_body import Body, path_id, read_body
+from shared.request_body import Body, path_id, positive_id, read_body
+from shared.request_query import query_id, query_text
 
 
 def raise_api_error(exc: ContactError) -> NoReturn:
@@ -41,7 +41,7 @@ def _groups(raw: Any) -> list[int]:
         return []
     if not isinstance(raw, list) or len(raw) > MAX_ITEMS:
         raise invalid(f"The field 'groups' must be a list of at most {MAX_ITEMS} group ids.")
-    ids = [parse_id(item) for item in raw]
+    ids = [positive_id(item) for item in raw]
     if any(i is None for i in ids):
         raise invalid("The field 'groups' must be a list of group ids.")
     return list(dict.fromkeys(i for i in ids if i is not None))
@@ -63,7 +63,7 @@ def _custom_fields(raw: Any) -> dict[int, str | None]:
         raise invalid(f"The field 'custom_fields' may hold at most {MAX_ITEMS} values.")
     values: dict[int, str | None] = {}
     for key, value in pairs:
-        field_id = parse_id(key)
+        field_id = positive_id(key)
         if field_id is None:
             raise invalid("Each custom field needs a numeric 'id'.")
         values[field_id] = field_value(value)
@@ -89,14 +89,8 @@ def _not_found() -> NotFound:
 async def list_contacts(request: web.Request) -> web.Response:
     who = caller(request)
     page = Page.from_query(request.query)
-    group: int | None = None
-    if request.query.get("group"):
-        group = parse_id(request.query["group"])
-        if group is None:
-            raise BadRequest("The parameter 'group' must be a group id.")
-    q = (request.query.get("q") or "").strip() or None
-    if q is not None and len(q) > 100:
-        raise BadRequest("The parameter 'q' must be at most 100 characters.")
+    group = query_id(request.query, "group", what="a group id")
+    q = query_text(request.query, "q", max_length=100)
     async with request.app[PG_POOL].acquire() as conn:
         if group is not None and not await conn.fetch(
             queries.OWNED_GROUP_IDS, who.user_id, [group]

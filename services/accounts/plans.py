@@ -20,7 +20,7 @@ from shared import outbox
 from shared.appkeys import PG_POOL, SETTINGS
 from shared.dates import utcnow
 from shared.envelope import BadRequest, Conflict, NotFound, json_response, ok
-from shared.request_body import Body, path_id, read_body
+from shared.request_body import INT_MAX, Body, path_id, read_body
 from shared.settings import Settings
 
 PRICE_KEYS: Final = ("monthly", "yearly", "lifetime")
@@ -141,7 +141,7 @@ async def list_plans(request: web.Request) -> web.Response:
 
 async def get_plan(request: web.Request) -> web.Response:
     admin(request)
-    plan_id = path_id(request)
+    plan_id = path_id(request, maximum=INT_MAX)
     async with request.app[PG_POOL].acquire() as conn:
         row = await conn.fetchrow(queries.GET_PLAN, plan_id)
     if row is None:
@@ -167,7 +167,7 @@ async def add_plan(request: web.Request) -> web.Response:
 
 async def update_plan(request: web.Request) -> web.Response:
     admin(request)
-    plan_id = path_id(request)
+    plan_id = path_id(request, maximum=INT_MAX)
     body = await read_body(request)
     async with outbox.transaction(request.app) as conn:
         current = await conn.fetchrow(queries.LOCK_PLAN, plan_id)
@@ -211,7 +211,7 @@ def subscription_end(kind: str, expiration: datetime | None) -> datetime | None:
 
 async def subscribe(request: web.Request) -> web.Response:
     admin(request)
-    plan_id = path_id(request, "planid")
+    plan_id = path_id(request, "planid", maximum=INT_MAX)
     user_id = path_id(request, "userid")
     body = await read_body(request)
     kind = body.choice("type", ("monthly", "yearly", "lifetime"), required=True)

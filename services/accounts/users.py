@@ -16,20 +16,14 @@ from shared import outbox
 from shared.appkeys import PG_POOL
 from shared.envelope import BadRequest, NotFound, json_response, ok
 from shared.events import USER_DELETED, UserDeleted, new_event
+from shared.pagination import MAX_PAGE
 from shared.passwords import hash_password_async
-from shared.request_body import path_id, read_body
+from shared.request_body import INT_MAX, path_id, read_body
+from shared.request_query import positive_param, query_text
 
 FILTERS: Final = ("admin", "free", "pro")
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
-
-
-def _bounded(raw: str | None, name: str, default: int, maximum: int) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRequest(f"The parameter '{name}' must be a positive integer.")
-    return min(int(raw), maximum)
 
 
 async def list_users(request: web.Request) -> web.Response:
@@ -39,11 +33,9 @@ async def list_users(request: web.Request) -> web.Response:
     kind = query.get("filter") or None
     if kind is not None and kind not in FILTERS:
         raise BadRequest("The parameter 'filter' must be one of: admin, free, pro.")
-    email = (query.get("email") or "").strip() or None
-    if email is not None and len(email) > 254:
-        raise BadRequest("The parameter 'email' must be at most 254 characters.")
-    limit = _bounded(query.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT)
-    page = _bounded(query.get("page"), "page", 1, 1_000_000)
+    email = query_text(query, "email", max_length=254)
+    limit = positive_param(query, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    page = positive_param(query, "page", default=1, maximum=MAX_PAGE)
     async with request.app[PG_POOL].acquire() as conn:
         rows = await conn.fetch(queries.LIST_USERS, kind, email, limit, (page - 1) * limit)
     return ok(data=[user_json(r) for r in rows])
@@ -65,7 +57,7 @@ async def add_user(request: web.Request) -> web.Response:
     username = read_username(body)
     email = body.email("email", required=True)
     password = read_password(body, required=True)
-    plan_id = body.integer("planid", min_value=1)
+    plan_id = body.integer("planid", min_value=1, max_value=INT_MAX)
     expiration = body.when("expiration")
     assert email is not None
     assert password is not None
