@@ -33,6 +33,8 @@ PROCESSES: Final[tuple[ProcessSpec, ...]] = (
     ProcessSpec("links", "services.links", "LINKS_PORT", 8102),
     ProcessSpec("analytics", "services.analytics", "ANALYTICS_PORT", 8103),
     ProcessSpec("worker", "services.analytics.worker", "WORKER_METRICS_PORT", 8104),
+    ProcessSpec("webhooks", "services.webhooks", "WEBHOOKS_PORT", 8105),
+    ProcessSpec("webhook-delivery", "services.webhooks.delivery", "WEBHOOK_DELIVERY_PORT", 8106),
     ProcessSpec("edge", "services.links.edge", "EDGE_PORT", 8080),
     ProcessSpec("gateway", "gateway", "GATEWAY_PORT", 8000),
 )

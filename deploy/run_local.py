@@ -18,7 +18,12 @@ from shared.settings import Settings
 
 # Where the processes serve their ops endpoints; the gateway's and the edge's
 # /metrics are only there (their public ports face the internet).
-OPS_PORTS = {"WORKER_METRICS_PORT": "8104", "GATEWAY_OPS_PORT": "9000", "EDGE_OPS_PORT": "9080"}
+OPS_PORTS = {
+    "WORKER_METRICS_PORT": "8104",
+    "WEBHOOK_DELIVERY_PORT": "8106",
+    "GATEWAY_OPS_PORT": "9000",
+    "EDGE_OPS_PORT": "9080",
+}
 COLOURS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[37m")
 RESET = "\033[0m"
 

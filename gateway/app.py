@@ -24,7 +24,15 @@ from gateway.keys import DOCS_HTML, OPENAPI_JSON, PRINCIPALS, ROUTER, UPSTREAMS
 from gateway.openapi import build_document
 from gateway.principals import AccountsUnavailable, PrincipalStore, Refused, bearer_key
 from gateway.proxy import forward, gateway_error
-from gateway.routing import ACCOUNTS, COMPAT_NOT_FOUND, COMPAT_PREFIX, LINKS, Router, is_compat
+from gateway.routing import (
+    ACCOUNTS,
+    COMPAT_NOT_FOUND,
+    COMPAT_PREFIX,
+    LINKS,
+    WEBHOOKS,
+    Router,
+    is_compat,
+)
 from gateway.upstreams import Upstream, new_session
 from shared import identity
 from shared.amqp import amqp_ctx
@@ -49,6 +57,7 @@ async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
     upstreams = {
         ACCOUNTS: Upstream(ACCOUNTS, settings.accounts_url, new_session(settings)),
         LINKS: Upstream(LINKS, settings.links_url, new_session(settings)),
+        WEBHOOKS: Upstream(WEBHOOKS, settings.webhooks_url, new_session(settings)),
     }
     app[UPSTREAMS] = upstreams
     app[PRINCIPALS] = PrincipalStore(app[REDIS], settings, upstreams[ACCOUNTS].session)

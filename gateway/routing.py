@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 ACCOUNTS: Final = "accounts"
 LINKS: Final = "links"
+WEBHOOKS: Final = "webhooks"
 
 ROUTES: Final[Mapping[str, str]] = {
     "/api/account": ACCOUNTS,
@@ -34,6 +35,8 @@ ROUTES: Final[Mapping[str, str]] = {
     "/api/pixel/": LINKS,
     "/api/splash": LINKS,
     "/api/overlay": LINKS,
+    "/api/webhooks": WEBHOOKS,
+    "/api/webhook/": WEBHOOKS,
 }
 
 # The add-contact compatibility API: no bearer key, the body authenticates itself.

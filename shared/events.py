@@ -24,12 +24,26 @@ import aio_pika
 import orjson
 
 CLICK_RECORDED: Final = "click.recorded"
+LINK_CREATED: Final = "link.created"
+LINK_UPDATED: Final = "link.updated"
 LINK_DELETED: Final = "link.deleted"
+LINK_EXPIRED: Final = "link.expired"
+QUOTA_REACHED: Final = "quota.reached"
 USER_DELETED: Final = "user.deleted"
 PLAN_CHANGED: Final = "plan.changed"
 APIKEY_REVOKED: Final = "apikey.revoked"
 EVENT_TYPES: Final = frozenset(
-    {CLICK_RECORDED, LINK_DELETED, USER_DELETED, PLAN_CHANGED, APIKEY_REVOKED}
+    {
+        CLICK_RECORDED,
+        LINK_CREATED,
+        LINK_UPDATED,
+        LINK_DELETED,
+        LINK_EXPIRED,
+        QUOTA_REACHED,
+        USER_DELETED,
+        PLAN_CHANGED,
+        APIKEY_REVOKED,
+    }
 )
 
 ClickSource = Literal["link", "qr", "rotator"]
@@ -56,6 +70,34 @@ class ClickRecorded(TypedDict):
 class LinkDeleted(TypedDict):
     link_id: int
     owner_id: int
+
+
+class LinkChanged(TypedDict):
+    """``link.created`` and ``link.updated``: the link as its owner now sees it."""
+
+    link_id: int
+    owner_id: int
+    alias: str
+    shorturl: str
+    longurl: str
+
+
+class LinkExpired(TypedDict):
+    """The first visit the edge refused because the link expired (date or click limit)."""
+
+    link_id: int
+    owner_id: int
+    alias: str
+    host: str
+    reason: Literal["expiry", "clicklimit"]
+
+
+class QuotaReached(TypedDict):
+    """The owner's monthly click quota is used up: further clicks are not tracked."""
+
+    owner_id: int
+    month: str  # YYYY-MM
+    limit: int
 
 
 class UserDeleted(TypedDict):

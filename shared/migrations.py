@@ -24,6 +24,7 @@ SERVICE_MIGRATIONS: dict[str, Path] = {
     "accounts": ROOT / "services" / "accounts" / "migrations",
     "links": ROOT / "services" / "links" / "migrations",
     "analytics": ROOT / "services" / "analytics" / "migrations",
+    "webhooks": ROOT / "services" / "webhooks" / "migrations",
 }
 _FILE_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

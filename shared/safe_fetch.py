@@ -116,6 +116,37 @@ class CheckingResolver(AbstractResolver):
         await self._inner.close()
 
 
+def check_url(raw: str | URL, policy: AddressPolicy) -> URL:
+    """The URL if it may be requested at all: http or https, a host, no credentials,
+    and a literal address only if ``policy`` allows it (aiohttp connects to a
+    literal without asking the resolver)."""
+    try:
+        url = raw if isinstance(raw, URL) else URL(raw)
+    except (ValueError, TypeError) as exc:
+        raise FetchError("The URL is not valid.") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise FetchError("Only http and https URLs can be fetched.")
+    if url.user is not None or url.password is not None:
+        raise FetchError("URLs with credentials are not fetched.")
+    literal = parse_ip(url.host)
+    if literal is not None and not policy(literal):
+        raise BlockedAddress(f"The host '{url.host}' is not a public address.")
+    return url
+
+
+def guarded_connector(
+    policy: AddressPolicy, *, limit: int, limit_per_host: int
+) -> aiohttp.TCPConnector:
+    """A connector that connects only to addresses ``policy`` allows, resolving every
+    new connection's host afresh (no DNS cache: an answer cannot be swapped later)."""
+    return aiohttp.TCPConnector(
+        resolver=CheckingResolver(policy),
+        use_dns_cache=False,
+        limit=limit,
+        limit_per_host=limit_per_host,
+    )
+
+
 class SafeFetcher:
     """One client session for user-supplied URLs; open with ``async with``."""
 
@@ -139,12 +170,7 @@ class SafeFetcher:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> SafeFetcher:
-        connector = aiohttp.TCPConnector(
-            resolver=CheckingResolver(self.policy),
-            use_dns_cache=False,
-            limit=self.connection_limit,
-            limit_per_host=4,
-        )
+        connector = guarded_connector(self.policy, limit=self.connection_limit, limit_per_host=4)
         self._session = aiohttp.ClientSession(
             connector=connector,
             trust_env=False,  # never route through an environment proxy
@@ -169,19 +195,7 @@ class SafeFetcher:
 
     def check_url(self, raw: str | URL) -> URL:
         """The URL if it may be requested at all (scheme, host, literal address)."""
-        try:
-            url = raw if isinstance(raw, URL) else URL(raw)
-        except (ValueError, TypeError) as exc:
-            raise FetchError("The URL is not valid.") from exc
-        if url.scheme not in ("http", "https") or not url.host:
-            raise FetchError("Only http and https URLs can be fetched.")
-        if url.user is not None or url.password is not None:
-            raise FetchError("URLs with credentials are not fetched.")
-        literal = parse_ip(url.host)
-        # aiohttp connects to a literal address without asking the resolver.
-        if literal is not None and not self.policy(literal):
-            raise BlockedAddress(f"The host '{url.host}' is not a public address.")
-        return url
+        return check_url(raw, self.policy)
 
     async def fetch(
         self,

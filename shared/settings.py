@@ -62,11 +62,13 @@ class Settings:
     # /health and /ready again (None: not served); see shared/ops_port.py.
     gateway_ops_port: int | None = None
     edge_ops_port: int | None = None
+    webhooks_port: int = 8105
 
     # Where the gateway (and services calling each other) find the services.
     accounts_url: str = "http://127.0.0.1:8101"
     links_url: str = "http://127.0.0.1:8102"
     analytics_url: str = "http://127.0.0.1:8103"
+    webhooks_url: str = "http://127.0.0.1:8105"
 
     # Namespaces, so that test runs (or two deployments) sharing one Redis or
     # one broker never see each other's keys, exchanges or queues.
@@ -117,6 +119,22 @@ class Settings:
     analytics_prefetch: int = 32
     analytics_purge_interval: float = 3600.0
 
+    # Webhooks (services/webhooks): the delivery process's ops port (unset: no HTTP
+    # server); each request's deadline; requests in flight per process and per
+    # endpoint (so one slow endpoint holds a few slots, never the others'); retries
+    # back off exponentially from the base to the cap, for the window, after which
+    # a webhook still failing is disabled; the schedule is polled this often when
+    # nothing new arrives. Private and loopback targets only when allowed (tests).
+    webhook_delivery_port: int | None = None
+    webhook_timeout: float = 10.0
+    webhook_concurrency: int = 256
+    webhook_endpoint_concurrency: int = 8
+    webhook_retry_base: float = 10.0
+    webhook_retry_max: float = 3600.0
+    webhook_retry_window: float = 86_400.0
+    webhook_poll_interval: float = 0.5
+    allow_private_webhooks: bool = False
+
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +145,7 @@ class Settings:
         accounts_port = _int(e, "ACCOUNTS_PORT", d.accounts_port)
         links_port = _int(e, "LINKS_PORT", d.links_port)
         analytics_port = _int(e, "ANALYTICS_PORT", d.analytics_port)
+        webhooks_port = _int(e, "WEBHOOKS_PORT", d.webhooks_port)
         return cls(
             database_url=e.get("DATABASE_URL", d.database_url),
             redis_url=e.get("REDIS_URL", d.redis_url),
@@ -141,9 +160,11 @@ class Settings:
             analytics_port=analytics_port,
             gateway_ops_port=_int(e, "GATEWAY_OPS_PORT", 0) or None,
             edge_ops_port=_int(e, "EDGE_OPS_PORT", 0) or None,
+            webhooks_port=webhooks_port,
             accounts_url=e.get("ACCOUNTS_URL", f"http://127.0.0.1:{accounts_port}").rstrip("/"),
             links_url=e.get("LINKS_URL", f"http://127.0.0.1:{links_port}").rstrip("/"),
             analytics_url=e.get("ANALYTICS_URL", f"http://127.0.0.1:{analytics_port}").rstrip("/"),
+            webhooks_url=e.get("WEBHOOKS_URL", f"http://127.0.0.1:{webhooks_port}").rstrip("/"),
             redis_prefix=e.get("REDIS_PREFIX", d.redis_prefix),
             amqp_prefix=e.get("AMQP_PREFIX", d.amqp_prefix),
             geoip_db=_opt(e, "GEOIP_DB"),
@@ -175,6 +196,17 @@ class Settings:
             analytics_purge_interval=_float(
                 e, "ANALYTICS_PURGE_INTERVAL", d.analytics_purge_interval
             ),
+            webhook_delivery_port=_int(e, "WEBHOOK_DELIVERY_PORT", 0) or None,
+            webhook_timeout=_float(e, "WEBHOOK_TIMEOUT", d.webhook_timeout),
+            webhook_concurrency=_int(e, "WEBHOOK_CONCURRENCY", d.webhook_concurrency),
+            webhook_endpoint_concurrency=_int(
+                e, "WEBHOOK_ENDPOINT_CONCURRENCY", d.webhook_endpoint_concurrency
+            ),
+            webhook_retry_base=_float(e, "WEBHOOK_RETRY_BASE", d.webhook_retry_base),
+            webhook_retry_max=_float(e, "WEBHOOK_RETRY_MAX", d.webhook_retry_max),
+            webhook_retry_window=_float(e, "WEBHOOK_RETRY_WINDOW", d.webhook_retry_window),
+            webhook_poll_interval=_float(e, "WEBHOOK_POLL_INTERVAL", d.webhook_poll_interval),
+            allow_private_webhooks=_bool(e, "ALLOW_PRIVATE_WEBHOOKS", d.allow_private_webhooks),
             extra={k: v for k, v in e.items() if k.startswith("SL_")},
         )
 

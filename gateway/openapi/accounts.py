@@ -78,6 +78,7 @@ STARTER_LIMITS: Final[dict[str, Any]] = {
     "parameters": {"enabled": "0"},
     "export": {"enabled": "0"},
     "api": {"enabled": "0"},
+    "webhooks": {"enabled": "0", "count": "0"},
 }
 BUSINESS_LIMITS: Final[dict[str, Any]] = {
     **STARTER_LIMITS,
@@ -159,6 +160,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "parameters": _feature(False),
             "export": _feature(False),
             "api": _feature(False),
+            "webhooks": _feature(True),
         },
         description="A plan's limits, as published: numbers, and feature flags as strings.",
         example=BUSINESS_LIMITS,

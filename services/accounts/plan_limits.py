@@ -30,6 +30,7 @@ FEATURES: Final[dict[str, bool]] = {
     "parameters": False,
     "export": False,
     "api": False,
+    "webhooks": True,
 }
 MAX_NUMBER: Final = 2_000_000_000
 
@@ -60,6 +61,7 @@ DEFAULT_LIMITS: Final[dict[str, Any]] = {
     "parameters": _flag(False),
     "export": _flag(False),
     "api": _flag(False),
+    "webhooks": _flag(False, 0),
 }
 
 

@@ -26,10 +26,12 @@ from gateway.openapi import (
     pages,
     pixels,
     qr,
+    webhooks,
 )
-from gateway.routing import ACCOUNTS, COMPAT_PREFIX, LINKS, Router
+from gateway.routing import ACCOUNTS, COMPAT_PREFIX, LINKS, WEBHOOKS, Router
 from services.accounts.app import create_app as create_accounts_app
 from services.links.app import create_app as create_links_app
+from services.webhooks.app import create_app as create_webhooks_app
 from shared.settings import Settings
 from tests.support.openapi_refs import refs, resolves
 from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS
@@ -39,6 +41,7 @@ ServiceFactory = Callable[[Settings], web.Application]
 OWNERS: dict[str, tuple[ServiceFactory, tuple[ModuleType, ...]]] = {
     ACCOUNTS: (create_accounts_app, (accounts,)),
     LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages)),
+    WEBHOOKS: (create_webhooks_app, (webhooks,)),
 }
 FRAGMENTS = tuple(fragment for _, owned in OWNERS.values() for fragment in owned)
 METHODS = ("get", "post", "put", "delete")

@@ -36,6 +36,7 @@ STARTER_LIMITS: dict[str, Any] = {
     "parameters": _flag(False),
     "export": _flag(False),
     "api": _flag(False),
+    "webhooks": _flag(False, 0),
 }
 BUSINESS_LIMITS: dict[str, Any] = {
     "links": 100,
@@ -55,6 +56,7 @@ BUSINESS_LIMITS: dict[str, Any] = {
     "parameters": _flag(False),
     "export": _flag(False),
     "api": _flag(False),
+    "webhooks": _flag(False, 0),
 }
 # Every feature on, no quotas: for tests of behaviour rather than of plan gates.
 UNLIMITED_LIMITS: dict[str, Any] = {

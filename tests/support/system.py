@@ -45,14 +45,24 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "ACCOUNTS_PORT": str(settings.accounts_port),
         "LINKS_PORT": str(settings.links_port),
         "ANALYTICS_PORT": str(settings.analytics_port),
+        "WEBHOOKS_PORT": str(settings.webhooks_port),
         "WORKER_METRICS_PORT": str(settings.worker_metrics_port or ""),
         "GATEWAY_OPS_PORT": str(settings.gateway_ops_port or ""),
         "EDGE_OPS_PORT": str(settings.edge_ops_port or ""),
+        "WEBHOOK_DELIVERY_PORT": str(settings.webhook_delivery_port or ""),
         "ACCOUNTS_URL": settings.accounts_url,
         "LINKS_URL": settings.links_url,
         "ANALYTICS_URL": settings.analytics_url,
+        "WEBHOOKS_URL": settings.webhooks_url,
         "SPOOL_DIR": settings.spool_dir,
         "ALLOW_PRIVATE_FETCH": "1" if settings.allow_private_fetch else "0",
+        "ALLOW_PRIVATE_WEBHOOKS": "1" if settings.allow_private_webhooks else "0",
+        "WEBHOOK_TIMEOUT": str(settings.webhook_timeout),
+        "WEBHOOK_ENDPOINT_CONCURRENCY": str(settings.webhook_endpoint_concurrency),
+        "WEBHOOK_RETRY_BASE": str(settings.webhook_retry_base),
+        "WEBHOOK_RETRY_MAX": str(settings.webhook_retry_max),
+        "WEBHOOK_RETRY_WINDOW": str(settings.webhook_retry_window),
+        "WEBHOOK_POLL_INTERVAL": str(settings.webhook_poll_interval),
         "CLICK_FLUSH_INTERVAL": str(settings.click_flush_interval),
         "LOG_FORMAT": "text",
         "LOG_LEVEL": "WARNING",
@@ -65,7 +75,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def with_free_ports(settings: Settings) -> Settings:
-    names = ("gateway", "edge", "accounts", "links", "analytics", "worker", "gw-ops", "edge-ops")
+    names = (
+        "gateway",
+        "edge",
+        "accounts",
+        "links",
+        "analytics",
+        "worker",
+        "gw-ops",
+        "edge-ops",
+        "webhooks",
+        "delivery",
+    )
     ports = {name: free_port() for name in names}
     return settings.with_overrides(
         gateway_port=ports["gateway"],
@@ -76,6 +97,9 @@ def with_free_ports(settings: Settings) -> Settings:
         worker_metrics_port=ports["worker"],
         gateway_ops_port=ports["gw-ops"],
         edge_ops_port=ports["edge-ops"],
+        webhooks_port=ports["webhooks"],
+        webhook_delivery_port=ports["delivery"],
+        webhooks_url=f"http://127.0.0.1:{ports['webhooks']}",
         accounts_url=f"http://127.0.0.1:{ports['accounts']}",
         links_url=f"http://127.0.0.1:{ports['links']}",
         analytics_url=f"http://127.0.0.1:{ports['analytics']}",
@@ -91,6 +115,8 @@ def port_of(spec: ProcessSpec, settings: Settings) -> int | None:
         "LINKS_PORT": settings.links_port,
         "ANALYTICS_PORT": settings.analytics_port,
         "WORKER_METRICS_PORT": settings.worker_metrics_port,
+        "WEBHOOKS_PORT": settings.webhooks_port,
+        "WEBHOOK_DELIVERY_PORT": settings.webhook_delivery_port,
     }.get(spec.port_env or "")
 
 

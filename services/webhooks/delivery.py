@@ -1,0 +1,148 @@
+"""``python -m services.webhooks.delivery``: consumes events, sends deliveries.
+
+Any number of replicas may run: they share the durable ``webhooks.events``
+queue and claim due deliveries with ``SKIP LOCKED``. Each answers ``/health``,
+``/ready`` and ``/metrics`` on ``WEBHOOK_DELIVERY_PORT`` when it is set. Every
+resource and background task is owned by a cleanup context of the process's
+application, so it runs the same way alone and inside a test."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Final
+
+from aiohttp import web
+
+from services.webhooks.fanout import LOST_CHANNEL_ERRORS, EventConsumer, declare_queue
+from services.webhooks.keys import CONSUMER, DISPATCHER, SENDER
+from services.webhooks.resources import sender_ctx
+from services.webhooks.schedule import HOUSEKEEPING_INTERVAL, Dispatcher, every, housekeeping
+from shared.amqp import connect
+from shared.appkeys import AMQP, PG_POOL, SETTINGS
+from shared.logs import configure_logging
+from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
+from shared.postgres import create_pool
+from shared.service import create_service_app, install_uvloop
+from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
+
+log = logging.getLogger("services.webhooks.delivery")
+
+PREFETCH: Final = 16
+SHUTDOWN_GRACE: Final = 10.0
+
+
+async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[PG_POOL] = await create_pool(
+        app[SETTINGS].database_url,
+        max_size=8,
+        server_settings={"application_name": "webhook-delivery"},
+    )
+    try:
+        yield
+    finally:
+        await app[PG_POOL].close()
+
+
+async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
+    connection = await connect(app[SETTINGS])
+    app[AMQP] = connection
+    try:
+        yield
+    finally:
+        await connection.close()
+
+
+async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    dispatcher = Dispatcher(app[PG_POOL], app[SENDER], app[SETTINGS])
+    app[DISPATCHER] = dispatcher
+    task = asyncio.create_task(dispatcher.run(), name="webhooks-dispatcher")
+    dispatcher.wake()  # whatever came due while no process ran
+    try:
+        yield
+    finally:
+        await dispatcher.stop(SHUTDOWN_GRACE)
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:
+    channel = await app[AMQP].channel()
+    await channel.set_qos(prefetch_count=PREFETCH)
+    queue = await declare_queue(channel, app[SETTINGS])
+    consumer = EventConsumer(app[PG_POOL], app[DISPATCHER].wake)
+    app[CONSUMER] = consumer
+    tag = await queue.consume(consumer.on_message, no_ack=False)
+    try:
+        yield
+    finally:
+        with suppress(*LOST_CHANNEL_ERRORS):
+            await queue.cancel(tag)
+        await consumer.drain(SHUTDOWN_GRACE)
+        with suppress(*LOST_CHANNEL_ERRORS):
+            await channel.close()
+
+
+async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Finished deliveries and old attempts go."""
+    task = asyncio.create_task(
+        every(HOUSEKEEPING_INTERVAL, lambda: housekeeping(app[PG_POOL]), "webhook housekeeping")
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+def create_delivery_app(settings: Settings) -> web.Application:
+    """The delivery process as an application: ops routes, and everything it runs
+    as cleanup contexts (the dispatcher before the consumer that wakes it)."""
+    app = create_service_app(settings, name="webhook-delivery", needs=(), verify_identity=False)
+    app[READY_CHECKS] = {
+        "postgres": CHECKS_BY_RESOURCE["postgres"][1],
+        "rabbitmq": CHECKS_BY_RESOURCE["amqp"][1],
+    }
+    app.cleanup_ctx.append(postgres_ctx)
+    app.cleanup_ctx.append(amqp_ctx)
+    app.cleanup_ctx.append(sender_ctx)
+    app.cleanup_ctx.append(dispatcher_ctx)
+    app.cleanup_ctx.append(consumer_ctx)
+    app.cleanup_ctx.append(housekeeping_ctx)
+    return app
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT; requests in flight get a grace period."""
+    runner = web.AppRunner(create_delivery_app(settings), access_log=None)
+    await runner.setup()
+    try:
+        if settings.webhook_delivery_port:
+            site = web.TCPSite(runner, settings.host, settings.webhook_delivery_port)
+            await site.start()
+        log.info("webhook delivery running (ops port: %s)", settings.webhook_delivery_port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure_logging("webhook-delivery", settings.log_level, settings.log_format)
+    if settings.internal_secret == DEFAULT_INTERNAL_SECRET:
+        log.warning("INTERNAL_SECRET is the development default; set it in production")
+    install_uvloop()
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
