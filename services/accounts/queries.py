@@ -111,6 +111,9 @@ UPDATE accounts.sso_tokens SET used_at = now()
 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
 RETURNING user_id"""
 SSO_EXISTS: Final = "SELECT 1 FROM accounts.sso_tokens WHERE token_hash = $1"
+# Whether a token would sign in now (NULL: unknown), without using it up.
+SSO_USABLE: Final = """
+SELECT used_at IS NULL AND expires_at > now() FROM accounts.sso_tokens WHERE token_hash = $1"""
 INSERT_SESSION: Final = """
 INSERT INTO accounts.sessions (token_hash, user_id, expires_at)
 VALUES ($1, $2, now() + make_interval(secs => $3))"""

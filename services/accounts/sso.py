@@ -1,7 +1,11 @@
 """Single sign-on: admins make a one-hour, single-use link for a user
 (``GET /api/user/login/:id``); the edge relays its visit to
 ``GET /internal/sso/{token}``, which consumes the token once, opens a browser
-session (cookie) and answers the signed-in page."""
+session (cookie) and answers the signed-in page.
+
+A ``HEAD`` of the link (mail scanners, link previews) must leave it usable: it
+only says whether the link would work, and opens no session. Nor does a
+``HEAD`` of the admin endpoint make a link: only ``GET`` does."""
 
 from __future__ import annotations
 
@@ -79,6 +83,21 @@ def _unusable(status: int) -> web.Response:
     )
 
 
+async def sso_peek(request: web.Request) -> web.Response:
+    """``HEAD``: the status a visit would get now, without using the link up."""
+    service(request)
+    token = request.match_info["token"]
+    if not _TOKEN_RE.fullmatch(token):
+        return _unusable(404)
+    async with request.app[PG_POOL].acquire() as conn:
+        usable = await conn.fetchval(queries.SSO_USABLE, sha256_hex(token))
+    if usable is None:
+        return _unusable(404)
+    if not usable:
+        return _unusable(410)
+    return web.Response(content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+
 async def sso_landing(request: web.Request) -> web.Response:
     service(request)
     token = request.match_info["token"]
@@ -118,6 +137,8 @@ async def sso_landing(request: web.Request) -> web.Response:
 
 def routes() -> list[web.RouteDef]:
     return [
-        web.get(r"/api/user/login/{id:\d+}", login_link),
-        web.get("/internal/sso/{token}", sso_landing),
+        # GET only: a HEAD must not mint a link (405), nor use one up (sso_peek)
+        web.get(r"/api/user/login/{id:\d+}", login_link, allow_head=False),
+        web.get("/internal/sso/{token}", sso_landing, allow_head=False),
+        web.head("/internal/sso/{token}", sso_peek),
     ]

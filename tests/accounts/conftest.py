@@ -57,7 +57,8 @@ class AccountsApi:
             kwargs.setdefault("headers", {"Content-Type": "application/json"})
         resp = await self.signed.request(method, path, who, **kwargs)
         raw = await resp.read()
-        data = orjson.loads(raw) if resp.content_type == "application/json" else raw.decode()
+        is_json = raw and resp.content_type == "application/json"  # HEAD answers have no body
+        data = orjson.loads(raw) if is_json else raw.decode()
         return Answer(resp.status, data, resp.headers)
 
     async def add_user(self, **fields: Any) -> NewUser:

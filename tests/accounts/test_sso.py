@@ -150,3 +150,50 @@ async def test_page_shows_clicks_from_analytics(
     assert got.status == 200
     assert "<dd>1,234 of 1,000 tracked clicks</dd>" in got.body
     assert seen == ["service"]
+
+
+async def test_head_never_uses_the_link_up(api: AccountsApi, pg_pool: asyncpg.Pool) -> None:
+    """Mail scanners and link previews HEAD a link before its person opens it."""
+    user = await api.add_user()
+    token = await make_link(api, user.id)
+    for _ in range(3):
+        peek = await api.call("HEAD", f"/internal/sso/{token}", SERVICE)
+        assert peek.status == 200
+        assert "Set-Cookie" not in peek.headers
+        assert peek.headers["Cache-Control"] == "no-store"
+        assert peek.headers["Referrer-Policy"] == "no-referrer"
+    assert (
+        await pg_pool.fetchval(
+            "SELECT used_at FROM accounts.sso_tokens WHERE token_hash = $1", sha256_hex(token)
+        )
+        is None
+    )
+    assert (
+        await pg_pool.fetchval("SELECT count(*) FROM accounts.sessions WHERE user_id = $1", user.id)
+        == 0
+    )
+    # the person still signs in, once
+    visit = await api.call("GET", f"/internal/sso/{token}", SERVICE)
+    assert visit.status == 200
+    assert f"Signed in as {user.username}" in visit.body
+    assert "Set-Cookie" in visit.headers
+    # and afterwards a HEAD says what a visit would get
+    assert (await api.call("HEAD", f"/internal/sso/{token}", SERVICE)).status == 410
+    assert (await api.call("HEAD", f"/internal/sso/{'B' * 43}", SERVICE)).status == 404
+    assert (await api.call("HEAD", "/internal/sso/short", SERVICE)).status == 404
+    assert (await api.call("HEAD", f"/internal/sso/{token}", principals.admin())).status == 403
+
+
+async def test_head_of_the_admin_endpoint_makes_no_link(
+    api: AccountsApi, pg_pool: asyncpg.Pool
+) -> None:
+    user = await api.add_user()
+    got = await api.call("HEAD", f"/api/user/login/{user.id}", principals.admin())
+    assert got.status == 405
+    assert got.headers["Allow"] == "GET"
+    assert (
+        await pg_pool.fetchval(
+            "SELECT count(*) FROM accounts.sso_tokens WHERE user_id = $1", user.id
+        )
+        == 0
+    )

@@ -1,7 +1,9 @@
 """``GET /user/login/sso/<token>``: the single-use sign-in links the accounts
 service issues live on the public short domain, so the edge relays them to
 ``/internal/sso/<token>`` (signed as a service) and passes the answer back:
-the page, its status, its session cookie and its no-store/no-referrer headers."""
+the page, its status, its session cookie and its no-store/no-referrer headers.
+A ``HEAD`` is relayed as a ``HEAD``, which accounts answers without using the
+link up (mail scanners and link previews fetch links before people do)."""
 
 from __future__ import annotations
 
@@ -38,10 +40,11 @@ async def sso_landing(request: web.Request) -> web.Response:
         return pages.not_found_page()
     settings = request.app[SETTINGS]
     path = f"/internal/sso/{token}"
-    headers = identity.signed_headers(identity.SERVICE, settings.internal_secret, "GET", path)
+    method = "HEAD" if request.method == "HEAD" else "GET"
+    headers = identity.signed_headers(identity.SERVICE, settings.internal_secret, method, path)
     try:
-        async with request.app[ACCOUNTS_HTTP].get(
-            settings.accounts_url + path, headers=headers, allow_redirects=False
+        async with request.app[ACCOUNTS_HTTP].request(
+            method, settings.accounts_url + path, headers=headers, allow_redirects=False
         ) as upstream:
             body = await upstream.read()
             relayed: CIMultiDict[str] = CIMultiDict()
