@@ -37,6 +37,13 @@ from gateway.upstreams import Upstream, new_session
 from shared import identity
 from shared.amqp import amqp_ctx
 from shared.appkeys import REDIS, SERVICE_NAME, SETTINGS
+from shared.dependencies import (
+    DEPENDENCY_CHECKS,
+    http_check,
+    unavailable_middleware,
+    unavailable_response,
+)
+from shared.dependencies import REDIS as REDIS_DEPENDENCY
 from shared.envelope import JSON_CONTENT_TYPE, dumps, error_middleware
 from shared.observability import add_ops_routes, metrics_middleware, setup_metrics
 from shared.ops_port import ops_port_ctx
@@ -87,11 +94,13 @@ async def api(request: web.Request) -> web.StreamResponse:
     try:
         outcome = await app[PRINCIPALS].authenticate(authorization, client.ip)
     except AccountsUnavailable as exc:
-        log.warning("cannot check an API key: %s (request %s)", exc, rid)
-        return gateway_error(503, ACCOUNTS_DOWN, rid)
+        return unavailable_response(
+            request, ACCOUNTS, exc, message=ACCOUNTS_DOWN, headers={REQUEST_ID_HEADER: rid}
+        )
     except RedisError as exc:
-        log.error("Redis unavailable: %r (request %s)", exc, rid)
-        return gateway_error(503, None, rid)
+        return unavailable_response(
+            request, REDIS_DEPENDENCY, exc, headers={REQUEST_ID_HEADER: rid}
+        )
     if isinstance(outcome, Refused):
         rate = outcome.rate(time.time())
         if outcome.throttled:
@@ -143,8 +152,9 @@ async def add_contact(request: web.Request) -> web.StreamResponse:
             client.ip, settings.rate_limit_capacity, settings.rate_limit_window
         )
     except RedisError as exc:
-        log.error("Redis unavailable: %r (request %s)", exc, rid)
-        return gateway_error(503, None, rid)
+        return unavailable_response(
+            request, REDIS_DEPENDENCY, exc, headers={REQUEST_ID_HEADER: rid}
+        )
     limits = rate.headers()
     if rate.retry_after:
         return gateway_error(429, None, rid, {**limits, "Retry-After": str(rate.retry_after)})
@@ -181,7 +191,7 @@ async def docs(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware],
+        middlewares=[metrics_middleware, error_middleware, unavailable_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -197,6 +207,11 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(invalidation_ctx)
     app.cleanup_ctx.append(ops_port_ctx(lambda s: s.gateway_ops_port))  # last: sees them all
     add_ops_routes(app, frozenset({"redis", "amqp"}), public_metrics=False)
+    # The services behind it are dependencies too: /health shows them, and an
+    # outage of one is logged when it starts and ends (its 503s pass through).
+    checks = app[DEPENDENCY_CHECKS]
+    checks[ACCOUNTS] = http_check(lambda a: a[SETTINGS].accounts_url)
+    checks[LINKS] = http_check(lambda a: a[SETTINGS].links_url)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_get("/api/docs", docs)
     # The /v1/ compatibility prefix: its documented paths go to accounts, any

@@ -25,6 +25,7 @@ from gateway.keys import PRINCIPALS
 from gateway.upstreams import Upstream
 from shared import identity
 from shared.appkeys import SETTINGS
+from shared.dependencies import unavailable_response
 from shared.envelope import error_response
 from shared.identity import Principal
 
@@ -76,19 +77,21 @@ async def forward(
             ) as resp:
                 return await _relay(request, resp, upstream, rid, extra_headers)
         except aiohttp.ConnectionTimeoutError:
-            return _failed(503, upstream, rid, extra_headers, "did not accept a connection")
+            return _failed(
+                request, 503, upstream, rid, extra_headers, "did not accept a connection"
+            )
         except aiohttp.ClientConnectorError:
-            return _failed(503, upstream, rid, extra_headers, "refused the connection")
+            return _failed(request, 503, upstream, rid, extra_headers, "refused the connection")
         except TimeoutError:
-            return _failed(504, upstream, rid, extra_headers, "timed out")
+            return _failed(request, 504, upstream, rid, extra_headers, "timed out")
         except aiohttp.ServerDisconnectedError:
             # A pooled connection the service closed as we reused it: safe to
             # retry once when the method is idempotent.
             if attempt + 1 < attempts:
                 continue
-            return _failed(502, upstream, rid, extra_headers, "closed the connection")
+            return _failed(request, 502, upstream, rid, extra_headers, "closed the connection")
         except aiohttp.ClientError as exc:
-            return _failed(502, upstream, rid, extra_headers, f"answered badly ({exc!r})")
+            return _failed(request, 502, upstream, rid, extra_headers, f"answered badly ({exc!r})")
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -100,10 +103,20 @@ _MESSAGES: Final = {
 
 
 def _failed(
-    status: int, upstream: Upstream, rid: str, extra: Mapping[str, str], why: str
+    request: web.Request,
+    status: int,
+    upstream: Upstream,
+    rid: str,
+    extra: Mapping[str, str],
+    why: str,
 ) -> web.Response:
+    message = _MESSAGES[status].format(name=upstream.name)
+    if status == 503:  # logged when the outage starts and ends, not per request
+        return unavailable_response(
+            request, upstream.name, why, message=message, headers={**extra, REQUEST_ID_HEADER: rid}
+        )
     log.warning("upstream %s %s (request %s)", upstream.name, why, rid)
-    return gateway_error(status, _MESSAGES[status].format(name=upstream.name), rid, extra)
+    return gateway_error(status, message, rid, extra)
 
 
 async def _relay(

@@ -1,9 +1,8 @@
-"""``/health`` (liveness), ``/ready`` (dependencies reachable) and ``/metrics``
-(Prometheus) for every process, plus request metrics."""
+"""``/health`` (liveness, with the state of each dependency), ``/ready`` (can
+serve now) and ``/metrics`` (Prometheus) for every process, plus request metrics."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
@@ -13,11 +12,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 
 from shared.appkeys import AMQP, METRICS_REGISTRY, PG_POOL, REDIS, SERVICE_NAME
+from shared.dependencies import (
+    DEPENDENCIES,
+    DEPENDENCY_CHECKS,
+    POSTGRES,
+    RABBITMQ,
+    DependencyCheck,
+    setup_dependencies,
+)
+from shared.dependencies import REDIS as REDIS_NAME
 from shared.envelope import json_response
 
 OPS_PATHS = frozenset({"/health", "/ready", "/metrics"})
-
-ReadinessCheck = Callable[[web.Application], Awaitable[None]]
 
 REQUESTS = web.AppKey("http_requests", Counter)
 LATENCY = web.AppKey("http_latency", Histogram)
@@ -75,25 +81,43 @@ async def _check_amqp(app: web.Application) -> None:
         raise ConnectionError("AMQP connection is closed")
 
 
-READY_CHECKS = web.AppKey("ready_checks", dict)
+# The dependencies /health reports and the monitor probes (shared.dependencies).
+# Services that open their own resources set their own; the old name stays for
+# code written when these checks decided /ready.
+READY_CHECKS = DEPENDENCY_CHECKS
 
-CHECKS_BY_RESOURCE: dict[str, tuple[str, ReadinessCheck]] = {
-    "postgres": ("postgres", _check_postgres),
-    "redis": ("redis", _check_redis),
-    "amqp": ("rabbitmq", _check_amqp),
+CHECKS_BY_RESOURCE: dict[str, tuple[str, DependencyCheck]] = {
+    "postgres": (POSTGRES, _check_postgres),
+    "redis": (REDIS_NAME, _check_redis),
+    "amqp": (RABBITMQ, _check_amqp),
 }
+
+# What this process needs to do its job, beyond having started: each check
+# answers "ok" or what is wrong. Unset: a started process that is not shutting
+# down is ready (it answers 503 for what a down dependency prevents).
+Readiness = Callable[[web.Application], Awaitable[dict[str, str]]]
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 
 
 def add_ops_routes(
-    app: web.Application, needs: frozenset[str], *, public_metrics: bool = True
+    app: web.Application,
+    needs: frozenset[str],
+    *,
+    readiness: Readiness | None = None,
+    public_metrics: bool = True,
 ) -> None:
-    """Register /health, /ready and /metrics; /ready checks each resource in ``needs``.
+    """Register /health, /ready and /metrics, and the monitor of the dependencies in
+    ``needs`` (their state is in /health's details and in ``dependency_up``).
 
     ``public_metrics=False``: no /metrics here (internet-facing processes serve
     it on their ops port, :mod:`shared.ops_port`)."""
-    app[READY_CHECKS] = dict(
-        CHECKS_BY_RESOURCE[r] for r in sorted(needs) if r in CHECKS_BY_RESOURCE
+    setup_dependencies(
+        app,
+        app[METRICS_REGISTRY],
+        dict(CHECKS_BY_RESOURCE[r] for r in sorted(needs) if r in CHECKS_BY_RESOURCE),
     )
+    if readiness is not None:
+        app[READINESS] = readiness
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     if public_metrics:
@@ -101,22 +125,35 @@ def add_ops_routes(
 
 
 async def health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok", "service": request.app[SERVICE_NAME]})
+    """Liveness: the process answers. Its dependencies' state is a detail, not a failure."""
+    app = request.app
+    return json_response(
+        {
+            "status": "ok",
+            "service": app[SERVICE_NAME],
+            "dependencies": app[DEPENDENCIES].states(),
+        }
+    )
 
 
 async def ready(request: web.Request) -> web.Response:
+    """Readiness: the process can serve now (see README, "Operating it")."""
     app = request.app
-    checks: dict[str, ReadinessCheck] = app[READY_CHECKS]
-    results: dict[str, str] = {}
-    for name, check in checks.items():
-        try:
-            await asyncio.wait_for(check(app), timeout=2)
-            results[name] = "ok"
-        except Exception as exc:
-            results[name] = f"unavailable: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in results.values())
+    monitor = app[DEPENDENCIES]
+    checks: dict[str, str] = {}
+    if monitor.stopping:
+        checks["process"] = "shutting down"
+    else:
+        readiness = app.get(READINESS)
+        if readiness is not None:
+            checks.update(await readiness(app))
+    healthy = all(v == "ok" for v in checks.values())
     return json_response(
-        {"status": "ready" if healthy else "not ready", "checks": results},
+        {
+            "status": "ready" if healthy else "not ready",
+            "checks": checks,
+            "dependencies": monitor.states(),
+        },
         status=200 if healthy else 503,
     )
 

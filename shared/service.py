@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 from shared import identity
 from shared.amqp import amqp_ctx
 from shared.appkeys import SERVICE_NAME, SETTINGS
+from shared.dependencies import unavailable_middleware
 from shared.envelope import error_middleware, error_response
 from shared.identity import Principal
 from shared.logs import configure_logging
@@ -73,8 +74,9 @@ def create_service_app(
     """A new application with the shared middlewares, ops routes and resources.
 
     ``needs`` names the resources to open (``postgres``, ``redis``, ``amqp``);
-    each becomes a cleanup context and a ``/ready`` check."""
-    middlewares: list[object] = [metrics_middleware, error_middleware]
+    each becomes a cleanup context and a watched dependency (``/health`` details,
+    ``dependency_up``); a request that finds one down answers the envelope's 503."""
+    middlewares: list[object] = [metrics_middleware, error_middleware, unavailable_middleware]
     if verify_identity:
         middlewares.append(identity_middleware(settings.internal_secret, public_prefixes))
     middlewares.append(refuse_nul_middleware)

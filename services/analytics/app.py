@@ -7,7 +7,8 @@ from aiohttp import web
 
 from services.analytics.db import postgres_ctx
 from services.analytics.handlers import routes
-from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
+from shared.dependencies import DEPENDENCY_CHECKS
+from shared.observability import CHECKS_BY_RESOURCE
 from shared.service import create_service_app
 from shared.settings import Settings
 
@@ -15,6 +16,6 @@ from shared.settings import Settings
 def create_app(settings: Settings) -> web.Application:
     app = create_service_app(settings, name="analytics", needs=())
     app.cleanup_ctx.append(postgres_ctx(lambda _: "analytics-api", by_key=True))
-    app[READY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1]}
+    app[DEPENDENCY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1]}
     app.router.add_routes(routes)
     return app

@@ -43,8 +43,9 @@ from services.analytics.topology import (
 )
 from shared.appkeys import AMQP, METRICS_REGISTRY, PG_POOL, SETTINGS
 from shared.dates import utcnow
+from shared.dependencies import DEPENDENCY_CHECKS
 from shared.logs import configure_logging
-from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
+from shared.observability import CHECKS_BY_RESOURCE
 from shared.service import create_service_app, install_uvloop
 from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
 
@@ -209,7 +210,7 @@ def create_worker_app(settings: Settings, *, worker_id: str | None = None) -> we
     app = create_service_app(settings, name="worker", needs=(), verify_identity=False)
     app[WORKER_ID] = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     app[WORKER_METRICS] = WorkerMetrics.register(app[METRICS_REGISTRY])
-    app[READY_CHECKS] = {
+    app[DEPENDENCY_CHECKS] = {
         "postgres": CHECKS_BY_RESOURCE["postgres"][1],
         "rabbitmq": CHECKS_BY_RESOURCE["amqp"][1],
     }

@@ -19,8 +19,9 @@ from services.links.resources import RESOURCES
 from services.links.titles import TitleFetcher
 from shared.amqp import declare_events_exchange, name
 from shared.appkeys import AMQP, PG_POOL, SETTINGS
+from shared.dependencies import DEPENDENCY_CHECKS
 from shared.events import USER_DELETED
-from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
+from shared.observability import CHECKS_BY_RESOURCE
 from shared.outbox import outbox_ctx
 from shared.postgres import create_pool
 from shared.safe_fetch import SafeFetcher
@@ -86,8 +87,8 @@ async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = create_service_app(settings, name="links", needs=("redis", "amqp"))
     app.cleanup_ctx.insert(0, postgres_ctx)  # opened first, closed last
-    checks = app[READY_CHECKS]
-    app[READY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1], **checks}
+    checks = app[DEPENDENCY_CHECKS]
+    app[DEPENDENCY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1], **checks}
     app.cleanup_ctx.append(outbox_ctx(SCHEMA))
     app.cleanup_ctx.append(analytics_ctx)
     app.cleanup_ctx.append(titles_ctx)

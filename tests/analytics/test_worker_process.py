@@ -118,7 +118,8 @@ async def test_ops_endpoints_and_graceful_stop(
         async with session.get(worker_process.url + "/ready") as resp:
             assert await resp.json() == {
                 "status": "ready",
-                "checks": {"postgres": "ok", "rabbitmq": "ok"},
+                "checks": {},
+                "dependencies": {"postgres": "up", "rabbitmq": "up"},
             }
         async with session.get(worker_process.url + "/metrics") as resp:
             text = await resp.text()

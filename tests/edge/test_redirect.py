@@ -158,10 +158,16 @@ async def test_crawler_without_meta_is_redirected_uncounted(
 
 
 async def test_ops_endpoints(edge: Client, make_link: MakeLink) -> None:
-    assert (await edge.get("/health")).status == 200
+    health = await edge.get("/health")
+    assert health.status == 200
+    assert (await health.json())["dependencies"] == {
+        "postgres": "up",
+        "rabbitmq": "up",
+        "redis": "up",
+    }
     ready = await edge.get("/ready")
     assert ready.status == 200
-    assert (await ready.json())["checks"] == {"postgres": "ok", "redis": "ok"}
+    assert (await ready.json())["checks"] == {"snapshots": "ok", "clicks": "ok"}
     link = await make_link()
     await edge.get(link.path, allow_redirects=False, headers={"User-Agent": BROWSER})
     metrics = await metrics_text(edge)  # on the ops port only

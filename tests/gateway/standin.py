@@ -16,12 +16,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from shared.envelope import error_response, json_response
 from shared.service import create_service_app, principal
 from shared.settings import Settings
 from tests.support.principals import STARTER_LIMITS
+from tests.support.system import free_port
 
 _user_ids = itertools.count(secrets.randbelow(10**8) + 5 * 10**8)
 
@@ -127,6 +129,9 @@ def standin_app(settings: Settings, state: StandIn) -> web.Application:
                 "Connection": "X-Upstream-Private",
                 "X-Upstream-Kept": "yes",
             }
+        elif path == "/api/account/unavailable":
+            # A real dependency failure inside a real service: Postgres refusing.
+            await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/x")
         elif path == "/api/account/html-error":
             return web.Response(status=500, text="<html>boom</html>", content_type="text/html")
         elif path == "/api/account/big":

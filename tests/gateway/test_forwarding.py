@@ -218,6 +218,21 @@ async def test_service_down_is_json_503(start_gateway: StartGateway, accounts: S
             "message": "The links service is unavailable. Please retry later.",
         }
         assert resp.headers["X-RateLimit-Limit"] == "30"
+        assert resp.headers["Retry-After"] == "5"
+
+
+async def test_a_service_answering_503_is_relayed_unchanged(
+    gateway: Gateway, accounts: StandIn
+) -> None:
+    key, _ = accounts.issue()
+    resp = await gateway.get("/api/account/unavailable", key)
+    assert resp.status == 503
+    assert resp.headers["Retry-After"] == "5"
+    assert await body_of(resp) == {
+        "error": 1,
+        "message": "Service unavailable. Please retry later.",
+    }
+    assert resp.headers["X-RateLimit-Limit"] == "30"
 
 
 async def test_slow_service_is_json_504(start_gateway: StartGateway, accounts: StandIn) -> None:

@@ -93,9 +93,11 @@ async def test_unknown_route_and_crash_are_json(
 
 async def test_ops_endpoints(serve_app: ServeApp) -> None:
     client = await serve_app(echo_app)
-    assert (await (await client.get("/health")).json())["status"] == "ok"
+    health = await (await client.get("/health")).json()
+    assert health["status"] == "ok"
+    assert health["dependencies"] == {"postgres": "up", "rabbitmq": "up", "redis": "up"}
     ready = await client.get("/ready")
     assert ready.status == 200
-    assert (await ready.json())["checks"] == {"postgres": "ok", "rabbitmq": "ok", "redis": "ok"}
+    assert (await ready.json())["status"] == "ready"
     metrics = await client.get("/metrics")
     assert "http_requests_total" in await metrics.text()

@@ -31,6 +31,8 @@ from services.links.edge.sso_relay import sso_landing
 from services.links.edge.stats import EdgeCollector, EdgeStats
 from services.links.edge.visits import Edge
 from shared.appkeys import METRICS_REGISTRY, PG_POOL, REDIS, SERVICE_NAME, SETTINGS
+from shared.dependencies import DEPENDENCIES, DEPENDENCY_CHECKS, POSTGRES, RABBITMQ
+from shared.dependencies import REDIS as REDIS_DEPENDENCY
 from shared.observability import add_ops_routes, setup_metrics
 from shared.ops_port import ops_port_ctx
 from shared.postgres import create_pool
@@ -121,6 +123,32 @@ async def _edge_ctx(app: web.Application) -> AsyncIterator[None]:
         await invalidator.close()
 
 
+async def _check_broker(app: web.Application) -> None:
+    broker = app[BROKER]
+    if not broker.became_ready.is_set():  # still connecting at startup: give it a moment
+        with suppress(TimeoutError):
+            await asyncio.wait_for(broker.became_ready.wait(), 1.5)
+    if not broker.ready:
+        raise ConnectionError("not connected to the broker (clicks go to the spool)")
+
+
+async def _can_serve(app: web.Application) -> dict[str, str]:
+    """The edge serves while it can find links (some cached, or Redis or Postgres
+    answering) and keep their clicks (the broker, or else a writable spool)."""
+    monitor = app[DEPENDENCIES]
+    store = app[EDGE].store
+    sources = not monitor.is_down(REDIS_DEPENDENCY) or not monitor.is_down(POSTGRES)
+    clicks = app[CLICKS]
+    return {
+        "snapshots": "ok"
+        if sources or len(store.link_cache)
+        else "no link cached and neither Redis nor Postgres answers",
+        "clicks": "ok"
+        if app[BROKER].ready or await asyncio.to_thread(clicks.spool.writable)
+        else "neither the broker nor the spool directory can take clicks",
+    }
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=FORM_MAX_BYTES)
     app[SETTINGS] = settings
@@ -156,10 +184,13 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS_REGISTRY].register(QrImageCollector(qr_images.stats))
     app.cleanup_ctx.append(qr_images.ctx)
     app.cleanup_ctx.append(ops_port_ctx(lambda s: s.edge_ops_port))  # last: sees them all
-    # Readiness is Postgres and Redis: without the broker the edge still serves
-    # every visitor (clicks are spooled), so it must stay in rotation.
+    # Ready means "can serve redirects", not "every dependency is up": a
+    # database blip must not pull every edge out of the load balancer.
     # /metrics only on the ops port (EDGE_OPS_PORT): the public one faces the internet.
-    add_ops_routes(app, frozenset({"postgres", "redis"}), public_metrics=False)
+    add_ops_routes(
+        app, frozenset({"postgres", "redis"}), readiness=_can_serve, public_metrics=False
+    )
+    app[DEPENDENCY_CHECKS][RABBITMQ] = _check_broker
     router = app.router
     # The short-link route first: it is what nearly every request is.
     router.add_get("/{alias}", edge.visit)

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from services.links.edge import pages
 from services.links.edge.visits import Edge
 from services.links.snapshot import load_campaign_page
+from shared.dependencies import report_failure
 from shared.settings import Settings
 
 log = logging.getLogger("edge.campaigns")
@@ -63,8 +64,8 @@ class CampaignPages:
             if entry is None:  # deleted a moment ago: the campaign snapshot follows shortly
                 return await edge.unknown(request)
             return await edge.visit_entry(request, entry.via_rotator(campaign.id), info)
-        except Exception:
-            log.exception("rotator %s failed", request.path)
+        except Exception as exc:
+            report_failure(request.app, exc, log, "rotator %s failed", request.path)
             return pages.unavailable_page()
 
     async def _turn(self, campaign_id: int, counted: bool) -> int:
@@ -100,8 +101,8 @@ class CampaignPages:
             if campaign is None or not campaign["public"] or campaign["username"] != username:
                 return await self.edge.unknown(request)
             return list_page(campaign, self.base)
-        except Exception:
-            log.exception("campaign list %s failed", request.path)
+        except Exception as exc:
+            report_failure(request.app, exc, log, "campaign list %s failed", request.path)
             return pages.unavailable_page()
 
 

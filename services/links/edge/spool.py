@@ -33,6 +33,14 @@ class Spool:
         self.directory = directory
         self.path = directory / f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
 
+    def writable(self) -> bool:
+        """True when a batch could be spooled now (the directory exists or can be made)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
+        return os.access(self.directory, os.W_OK | os.X_OK)
+
     # -- writing ---------------------------------------------------------------
 
     async def append(self, batch: bytes) -> None:

@@ -38,6 +38,7 @@ from services.links.edge.visitor import (
     country_code,
 )
 from shared import identity
+from shared.dependencies import report_failure
 from shared.passwords import verify_password_async
 from shared.settings import Settings
 
@@ -140,8 +141,8 @@ class Edge:
                     status=302, headers={"Location": location, "Cache-Control": NO_STORE}
                 )
             return await self._visit(request, entry, info, domain)
-        except Exception:
-            log.exception("visit of %s failed", request.path)
+        except Exception as exc:
+            report_failure(request.app, exc, log, "visit of %s failed", request.path)
             return pages.unavailable_page()
 
     async def visit_entry(
@@ -344,8 +345,8 @@ class Edge:
     async def root(self, request: web.Request) -> web.StreamResponse:
         try:
             domain = await self._domain(request.headers.get("Host", ""))
-        except Exception:
-            log.exception("domain lookup failed")
+        except Exception as exc:
+            report_failure(request.app, exc, log, "domain lookup failed")
             return pages.unavailable_page()
         if domain is not None and domain.root:
             return web.Response(
@@ -445,8 +446,8 @@ class Edge:
                 secure=self._https(request),
             )
             return response
-        except Exception:
-            log.exception("password submission for %s failed", request.path)
+        except Exception as exc:
+            report_failure(request.app, exc, log, "password submission for %s failed", request.path)
             return pages.unavailable_page()
 
     # -- overlays ----------------------------------------------------------------------
@@ -491,8 +492,8 @@ class Edge:
                     502, "Not saved", "Your details could not be saved. Please try again.", back
                 )
             return pages.message_page(200, "Thank you", "Your details have been received.", back)
-        except Exception:
-            log.exception("overlay submission for %s failed", request.path)
+        except Exception as exc:
+            report_failure(request.app, exc, log, "overlay submission for %s failed", request.path)
             return pages.unavailable_page()
 
     async def _submit_contact(self, body: dict[str, Any]) -> bool:
