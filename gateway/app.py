@@ -24,6 +24,7 @@ from gateway.keys import DOCS_HTML, OPENAPI_JSON, PRINCIPALS, ROUTER, UPSTREAMS
 from gateway.openapi import build_document
 from gateway.principals import AccountsUnavailable, PrincipalStore, Refused, bearer_key
 from gateway.proxy import forward, gateway_error
+from gateway.request_cost import request_cost
 from gateway.routing import (
     ACCOUNTS,
     COMPAT_NOT_FOUND,
@@ -114,12 +115,23 @@ async def api(request: web.Request) -> web.StreamResponse:
         return gateway_error(
             429, None, rid, {**limits, "Retry-After": str(outcome.rate.retry_after)}
         )
-    name = app[ROUTER].upstream(request.raw_path.split("?", 1)[0])
+    path = request.raw_path.split("?", 1)[0]
+    name = app[ROUTER].upstream(path)
     if name is None:
         return gateway_error(404, "No such endpoint.", rid, limits)
     body = await too_large(request, settings.max_body_bytes)
     if body is None:
         return gateway_error(413, None, rid, limits)
+    cost = request_cost(request.method, path, body)
+    if cost > 1:  # one token was taken with the key check
+        try:
+            rate = await app[PRINCIPALS].charge(authorization, cost - 1)
+        except RedisError as exc:
+            log.error("Redis unavailable: %r (request %s)", exc, rid)
+            return gateway_error(503, None, rid)
+        limits = rate.headers()
+        if rate.retry_after:
+            return gateway_error(429, None, rid, {**limits, "Retry-After": str(rate.retry_after)})
     return await forward(
         request,
         app[UPSTREAMS][name],

@@ -299,6 +299,14 @@ class PrincipalStore:
         )
         return RateState.from_script(*reply.split(b"\n")[1:6])
 
+    async def charge(self, authorization: str | None, cost: int) -> RateState:
+        """Take ``cost`` more tokens from the bucket of an authenticated key (all or none)."""
+        key = bearer_key(authorization)
+        assert key is not None  # authenticate() granted it
+        digest = key_hash(key)
+        reply = await self.script(keys=self._keys(digest, "-")[:2], args=["charge", 0, 0, cost])
+        return RateState.from_script(*reply.split(b"\n")[1:6])
+
     async def evict(
         self,
         *,

@@ -24,6 +24,11 @@
 --   ip     KEYS: -, bucket:ip:<ip>
 --          ARGV: mode, -, -, capacity, window
 --          A plain bucket per client address (unauthenticated endpoints).
+--   charge KEYS: principal:<h>, bucket:<h>
+--          ARGV: mode, -, -, cost
+--          Takes `cost` more tokens (at most the capacity) for a request that
+--          already took one in `auth` (a bulk request costs by its size); all
+--          or nothing. Replies like `ip`.
 --
 -- Replies are one string of newline-separated fields (one bulk reply is much
 -- cheaper for the client to read than an array; orjson never writes a raw
@@ -45,7 +50,8 @@ local function clock()
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 
-local function take(key, capacity, window, now)
+local function take(key, capacity, window, now, cost)
+  cost = math.min(cost or 1, capacity)
   local rate = capacity / window
   local state = redis.call('HMGET', key, 't', 'ts')
   local tokens = capacity
@@ -55,11 +61,11 @@ local function take(key, capacity, window, now)
   end
   local allowed = 0
   local retry = 0
-  if tokens >= 1 then
-    tokens = tokens - 1
+  if tokens >= cost then
+    tokens = tokens - cost
     allowed = 1
   else
-    retry = (1 - tokens) / rate
+    retry = (cost - tokens) / rate
   end
   redis.call('HSET', key, 't', tostring(tokens), 'ts', tostring(now))
   redis.call('PEXPIRE', key, math.ceil(window * 1000) + 1000)
@@ -87,6 +93,15 @@ end
 
 if mode == 'ip' then
   local b = take(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]), clock())
+  return reply('bucket', b[1], b[2], b[3], b[4], b[5])
+end
+
+if mode == 'charge' then
+  local cached = redis.call('HMGET', KEYS[1], 'cap', 'win')
+  if not cached[1] then  -- evicted meanwhile: the next request looks the key up again
+    return reply('bucket', 1, 0, 0, '0', '0')
+  end
+  local b = take(KEYS[2], tonumber(cached[1]), tonumber(cached[2]), clock(), tonumber(ARGV[4]))
   return reply('bucket', b[1], b[2], b[3], b[4], b[5])
 end
 

@@ -150,6 +150,15 @@ _LINK_PROPERTIES: Final[dict[str, Any]] = {
     },
     "channel": {"type": ["integer", "null"], "minimum": 1},
     "campaign": {"type": ["integer", "null"], "minimum": 1, "description": "Plan: `bundle`."},
+    "tags": {
+        "type": ["array", "string", "null"],
+        "items": {"type": "string", "minLength": 1, "maxLength": 50},
+        "maxItems": 20,
+        "description": (
+            "Your tags (or one comma-separated string): compared case-insensitively, stored "
+            "lower-cased; on update the list replaces the link's tags, `null` or `[]` clears them."
+        ),
+    },
     "deeplink": {
         "type": ["object", "null"],
         "description": "iOS and Android visitors go to the app link. Plan: `device`.",
@@ -214,6 +223,7 @@ LIST_ITEM_EXAMPLE: Final = {
     "clicks": 42,
     "title": "Spring sale",
     "description": "Newsletter of March",
+    "tags": ["spring", "email"],
     "date": "2026-11-22 10:00:00",
 }
 DETAILS_EXAMPLE: Final = {
@@ -274,6 +284,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "clicks": {"type": "integer", "description": "0 when analytics cannot say."},
             "title": {"type": ["string", "null"]},
             "description": {"type": ["string", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
             "date": _DATE,
         },
         required=["id", "alias", "shorturl", "longurl", "clicks", "title", "description", "date"],
@@ -297,7 +308,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "The published fields, plus (extension) the other options as set: `alias`, "
             "`domain`, `status`, `type`, `password` (true when set), `clicklimit`, "
             "`expirationredirect`, `metatitle`, `metadescription`, `metaimage`, `deeplink`, "
-            "`parameters`, `pixels`, `channel`, `campaign`, `updated`."
+            "`parameters`, `pixels`, `channel`, `campaign`, `tags`, `updated`."
         ),
     ),
     "LinkStats": STATS_BLOCK,
@@ -352,6 +363,7 @@ PATHS: Final[dict[str, Any]] = {
                     "Search in long URL, alias, title and description.",
                     {"type": "string", "maxLength": 255},
                 ),
+                query("tag", "Only links with this tag.", {"type": "string", "maxLength": 50}),
             ],
             key="urls",
             item=ref("LinkListItem"),

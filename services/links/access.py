@@ -24,17 +24,26 @@ def require_feature(who: Principal, flag: str, label: str) -> None:
         raise Forbidden(f"Your plan does not include {label} (the '{flag}' feature).")
 
 
-async def check_quota(conn: Conn, who: Principal, quota: str, count_sql: str, label: str) -> None:
-    """403 when the owner already has as many objects as the plan allows.
+def quota_refusal(who: Principal, quota: str, label: str) -> Forbidden:
+    return Forbidden(
+        f"You have reached your plan's limit of {who.quota(quota)} {label} (the '{quota}' limit)."
+    )
+
+
+async def quota_room(conn: Conn, who: Principal, quota: str, count_sql: str) -> int | None:
+    """How many more objects the owner may add (None: unlimited).
 
     Takes a transaction-scoped lock per owner and kind first, so concurrent
     adds cannot all pass the check: call it inside the inserting transaction."""
     limit = who.quota(quota)
     if limit <= 0:
-        return
+        return None
     await conn.execute(queries.LOCK_OWNER, quota, str(who.user_id))
-    count = await conn.fetchval(count_sql, who.user_id)
-    if count >= limit:
-        raise Forbidden(
-            f"You have reached your plan's limit of {limit} {label} (the '{quota}' limit)."
-        )
+    count: int = await conn.fetchval(count_sql, who.user_id)
+    return max(0, limit - count)
+
+
+async def check_quota(conn: Conn, who: Principal, quota: str, count_sql: str, label: str) -> None:
+    """403 when the owner already has as many objects as the plan allows (see quota_room)."""
+    if await quota_room(conn, who, quota, count_sql) == 0:
+        raise quota_refusal(who, quota, label)

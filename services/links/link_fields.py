@@ -16,6 +16,7 @@ from typing import Any, Final
 from services.links import targets
 from services.links.aliases import validate_custom_alias
 from services.links.destinations import normalize_host, validate_image_url, validate_url
+from services.links.tags import parse_tags
 from shared.dates import utcnow
 from shared.envelope import BadRequest, Forbidden
 from shared.identity import Principal
@@ -229,6 +230,9 @@ def parse_link_fields(body: Body, *, creating: bool, default_host: str) -> LinkF
             )
             if cols[column] is not None and feature:
                 out.needs(feature)
+
+    if sent("tags"):
+        cols["tags"] = [] if _cleared(body, "tags") else parse_tags(body.raw("tags"))
 
     _rules(body, out, "deeplink", targets.parse_deeplink, "device")
     _rules(body, out, "geotarget", targets.parse_geotarget, "geo")

@@ -3,7 +3,8 @@ stats relays (extension)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from services.links.aliases import ALIAS_RE
 from services.links.destinations import normalize_host
 from services.links.effects import Effects, apply_effects
 from services.links.keys import ANALYTICS, TITLES
-from services.links.link_fields import check_plan, parse_link_fields
+from services.links.link_fields import LinkFields, check_plan, parse_link_fields
 from services.links.link_refs import check_references
 from services.links.link_store import (
     host_of,
@@ -24,14 +25,16 @@ from services.links.link_store import (
     update_link,
 )
 from services.links.rows import Row
+from services.links.tags import tag_filter
 from services.links.targets import rules_as_map
 from shared.appkeys import PG_POOL, SETTINGS
 from shared.countries import country_name
 from shared.dates import format_datetime
 from shared.envelope import BadRequest, NotFound, ok
+from shared.identity import Principal
 from shared.pagination import Page
 from shared.passwords import hash_password_async
-from shared.request_body import path_id, read_body
+from shared.request_body import Body, path_id, read_body
 from shared.settings import Settings
 
 MAX_QUERY_LENGTH: Final = 255
@@ -51,6 +54,7 @@ def _list_item(row: Row, base: str, clicks: Mapping[int, int]) -> dict[str, Any]
         "clicks": clicks.get(row["id"], 0),
         "title": row["title"],
         "description": row["description"],
+        "tags": list(row["tags"]),
         "date": format_datetime(row["created_at"]),
     }
 
@@ -88,6 +92,7 @@ def _details(row: Row, settings: Settings) -> dict[str, Any]:
         "pixels": list(row["pixel_ids"] or []),
         "channel": row["channel_id"],
         "campaign": row["campaign_id"],
+        "tags": list(row["tags"]),
         "updated": format_datetime(row["updated_at"]),
     }
 
@@ -115,7 +120,7 @@ def _parse_short(value: str, settings: Settings) -> tuple[str | None, str] | Non
     return host, text
 
 
-def _wants_title(fields_columns: Mapping[str, Any], url: str) -> bool:
+def wants_title(fields_columns: Mapping[str, Any], url: str) -> bool:
     return "title" not in fields_columns and url.lower().startswith(("http://", "https://"))
 
 
@@ -130,6 +135,7 @@ async def list_links(request: web.Request) -> web.Response:
     q = (query.get("q") or "").strip()
     if len(q) > MAX_QUERY_LENGTH or "\x00" in q:
         raise BadRequest(f"The parameter 'q' must be at most {MAX_QUERY_LENGTH} characters.")
+    tag = tag_filter(query)
     analytics = request.app[ANALYTICS]
     pool = request.app[PG_POOL]
     clicks: dict[int, int] | None = None
@@ -152,9 +158,9 @@ async def list_links(request: web.Request) -> web.Response:
             clicks = dict(ranking)
         pattern = _like_pattern(q) if q else None
         async with pool.acquire() as conn:
-            total = await conn.fetchval(queries.COUNT_LIST_LINKS, who.user_id, pattern)
+            total = await conn.fetchval(queries.COUNT_LIST_LINKS, who.user_id, pattern, tag)
             rows = await conn.fetch(
-                queries.LIST_LINKS, who.user_id, pattern, ranked, page.limit, page.offset
+                queries.LIST_LINKS, who.user_id, pattern, tag, ranked, page.limit, page.offset
             )
     if clicks is None:
         clicks = await analytics.counts(who, [row["id"] for row in rows])
@@ -172,31 +178,78 @@ async def get_link(request: web.Request) -> web.Response:
     return ok(id=link_id, details=_details(row, request.app[SETTINGS]), data=stats)
 
 
-async def add_link(request: web.Request) -> web.Response:
-    who = caller(request)
-    settings = request.app[SETTINGS]
-    body = await read_body(request)
+@dataclass(slots=True)
+class NewLink:
+    """A link to add, validated and checked against the plan, not stored yet."""
+
+    fields: LinkFields
+    values: dict[str, Any]  # every writable column but domain_id and alias
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedLink:
+    id: int
+    alias: str
+    domain_host: str | None
+    domain_scheme: str | None
+    long_url: str
+    campaign_id: int | None
+    wants_title: bool
+
+    @property
+    def key_row(self) -> dict[str, Any]:
+        """What short_url() and host_of() read."""
+        return {
+            "alias": self.alias,
+            "domain_host": self.domain_host,
+            "domain_scheme": self.domain_scheme,
+        }
+
+
+async def prepare_link(who: Principal, body: Body, settings: Settings) -> NewLink:
+    """The parameters of ``url/add`` validated (400) and checked against the plan (403)."""
     fields = parse_link_fields(body, creating=True, default_host=settings.public_host)
     check_plan(who, fields)
     values: dict[str, Any] = {**queries.LINK_DEFAULTS, **fields.columns}
     if fields.password:
         values["password_hash"] = await hash_password_async(fields.password)
+    return NewLink(fields, values)
+
+
+async def announce_created(app: web.Application, created: Sequence[CreatedLink]) -> None:
+    """After the commit: the new links' snapshots and rotators, and their titles."""
+    effects = Effects(
+        links=[(host_of(link.key_row), link.alias) for link in created],
+        campaigns=[link.campaign_id for link in created if link.campaign_id is not None],
+    )
+    await apply_effects(app, effects)
+    for link in created:
+        if link.wants_title:
+            app[TITLES].schedule(link.id, link.long_url)
+
+
+async def add_link(request: web.Request) -> web.Response:
+    who = caller(request)
+    settings = request.app[SETTINGS]
+    new = await prepare_link(who, await read_body(request), settings)
+    fields, values = new.fields, new.values
     async with request.app[PG_POOL].acquire() as conn, conn.transaction():
         domain = await resolve_domain(conn, who.user_id, fields.domain)
         values["domain_id"] = domain["id"] if domain else None
         await check_references(conn, who.user_id, fields.columns)
         await check_quota(conn, who, "links", queries.COUNT_OWNER_LINKS, "links")
         link_id, alias = await insert_link(conn, who.user_id, values, fields.alias)
-    row = {
-        "alias": alias,
-        "domain_host": domain["host"] if domain else None,
-        "domain_scheme": domain["scheme"] if domain else None,
-    }
-    campaigns = [values["campaign_id"]] if values["campaign_id"] is not None else []
-    await apply_effects(request.app, Effects(links=[(host_of(row), alias)], campaigns=campaigns))
-    if _wants_title(fields.columns, values["long_url"]):
-        request.app[TITLES].schedule(link_id, values["long_url"])
-    return ok(id=link_id, shorturl=short_url(settings.public_base_url, row))
+    link = CreatedLink(
+        id=link_id,
+        alias=alias,
+        domain_host=domain["host"] if domain else None,
+        domain_scheme=domain["scheme"] if domain else None,
+        long_url=values["long_url"],
+        campaign_id=values["campaign_id"],
+        wants_title=wants_title(fields.columns, values["long_url"]),
+    )
+    await announce_created(request.app, [link])
+    return ok(id=link_id, shorturl=short_url(settings.public_base_url, link.key_row))
 
 
 async def update_link_handler(request: web.Request) -> web.Response:
@@ -240,7 +293,7 @@ async def update_link_handler(request: web.Request) -> web.Response:
     if (
         "long_url" in fields.columns
         and current["title"] is None
-        and _wants_title(fields.columns, values["long_url"])
+        and wants_title(fields.columns, values["long_url"])
     ):
         request.app[TITLES].schedule(link_id, values["long_url"])
     return ok(id=link_id, shorturl=short_url(settings.public_base_url, after))

@@ -37,6 +37,7 @@ LINK_WRITABLE: Final = (
     "pixel_ids",
     "channel_id",
     "campaign_id",
+    "tags",
 )
 LINK_DEFAULTS: Final[dict[str, object]] = {
     "domain_id": None,
@@ -59,6 +60,7 @@ LINK_DEFAULTS: Final[dict[str, object]] = {
     "pixel_ids": [],
     "channel_id": None,
     "campaign_id": None,
+    "tags": [],
 }
 
 _LINK_SELECT: Final = """
@@ -66,7 +68,7 @@ SELECT l.id, l.owner_id, l.domain_id, l.alias, l.long_url, l.title, l.descriptio
        l.type, l.password_hash, l.expires_at, l.click_limit, l.expiration_redirect,
        l.meta_title, l.meta_description, l.meta_image, l.deeplink, l.geotarget,
        l.devicetarget, l.languagetarget, l.parameters, l.pixel_ids, l.channel_id,
-       l.campaign_id, l.created_at, l.updated_at,
+       l.campaign_id, l.tags, l.created_at, l.updated_at,
        d.host AS domain_host, d.scheme AS domain_scheme
   FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
@@ -104,30 +106,32 @@ COUNT_OWNER_LINKS: Final = "SELECT count(*) FROM links WHERE owner_id = $1 AND q
 
 SET_FETCHED_TITLE: Final = "UPDATE links SET title = $2 WHERE id = $1 AND title IS NULL"
 
-# $2: an ILIKE pattern or NULL; $3: ids in the order to list first (order=clicks), else '{}'.
+# $2: an ILIKE pattern or NULL; $3: a tag or NULL; $4: ids in the order to list
+# first (order=clicks), else '{}'.
 _LIST_WHERE: Final = """
  WHERE l.owner_id = $1 AND l.qr_id IS NULL
    AND ($2::text IS NULL OR l.long_url ILIKE $2 OR l.alias ILIKE $2
         OR l.title ILIKE $2 OR l.description ILIKE $2)
+   AND ($3::text IS NULL OR (l.tags @> ARRAY[$3::text] AND l.tags <> '{}'))
 """
 LIST_LINKS: Final = (
     """
-SELECT l.id, l.alias, l.long_url, l.title, l.description, l.created_at,
+SELECT l.id, l.alias, l.long_url, l.title, l.description, l.tags, l.created_at,
        d.host AS domain_host, d.scheme AS domain_scheme
   FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
 """
     + _LIST_WHERE
     + """
- ORDER BY array_position($3::bigint[], l.id) NULLS LAST, l.created_at DESC, l.id DESC
- LIMIT $4 OFFSET $5
+ ORDER BY array_position($4::bigint[], l.id) NULLS LAST, l.created_at DESC, l.id DESC
+ LIMIT $5 OFFSET $6
 """
 )
 COUNT_LIST_LINKS: Final = "SELECT count(*) FROM links l" + _LIST_WHERE
 
 # short=: one alias, optionally on one host ('_' = the default domain).
 LIST_LINKS_BY_ALIAS: Final = """
-SELECT l.id, l.alias, l.long_url, l.title, l.description, l.created_at,
+SELECT l.id, l.alias, l.long_url, l.title, l.description, l.tags, l.created_at,
        d.host AS domain_host, d.scheme AS domain_scheme
   FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
@@ -335,3 +339,75 @@ SELECT id, owner_id, alias, type, data, background, foreground, logo_sha256
   FROM qr_codes WHERE alias = $1
 """
 QR_LOGO_BY_ID: Final = "SELECT logo FROM qr_codes WHERE id = $1"
+
+# --- links at volume: bulk create, tags, export, account stats ---------------
+
+# A whole batch in one statement: the rows travel as one JSON array of objects
+# named like the columns (a column left out takes its default). A row whose
+# alias is taken on its domain, or whose import source this owner has already
+# imported, is skipped by ON CONFLICT (no error, no aborted transaction): the
+# caller tells them apart by what came back.
+INSERT_LINK_BATCH: Final = f"""
+INSERT INTO links (owner_id, {", ".join(LINK_WRITABLE)}, import_source, created_at)
+SELECT $1, {", ".join(f"r.{c}" for c in LINK_WRITABLE)}, r.import_source,
+       coalesce(r.created_at, now())
+  FROM jsonb_populate_recordset(NULL::links, $2::jsonb) AS r
+ON CONFLICT DO NOTHING
+RETURNING id, alias, coalesce(domain_id, 0) AS domain_key, import_source
+"""
+# The links an owner already imported from these sources.
+IMPORTED_LINKS: Final = """
+SELECT l.id, l.alias, l.import_source, d.host AS domain_host, d.scheme AS domain_scheme
+  FROM links l
+  LEFT JOIN domains d ON d.id = l.domain_id
+ WHERE l.owner_id = $1 AND l.import_source = any($2::text[])
+"""
+
+# An owner's tags with how many of their links carry each.
+COUNT_OWNER_TAGS: Final = """
+SELECT count(DISTINCT t) FROM links l, unnest(l.tags) AS t
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.tags <> '{}'
+"""
+OWNER_TAGS: Final = """
+SELECT t AS name, count(*) AS links FROM links l, unnest(l.tags) AS t
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.tags <> '{}'
+ GROUP BY t ORDER BY count(*) DESC, t
+ LIMIT $2 OFFSET $3
+"""
+
+# Every link of an owner, for a server-side cursor (export.py), oldest first.
+EXPORT_LINKS: Final = (
+    _LINK_SELECT
+    + """
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ ORDER BY l.id
+"""
+)
+
+# Account stats: the owner's link ids, optionally only those with a tag, on a
+# domain ('_' = the default one) or in a campaign; and the same ids grouped.
+OWNER_LINK_IDS: Final = """
+SELECT l.id FROM links l
+  LEFT JOIN domains d ON d.id = l.domain_id
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL
+   AND ($2::text IS NULL OR (l.tags @> ARRAY[$2::text] AND l.tags <> '{}'))
+   AND ($3::text IS NULL OR coalesce(d.host, '_') = $3)
+   AND ($4::bigint IS NULL OR l.campaign_id = $4)
+"""
+LINK_IDS_BY_TAG: Final = """
+SELECT t AS key, array_agg(l.id) AS ids FROM links l, unnest(l.tags) AS t
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.tags <> '{}'
+ GROUP BY t
+"""
+LINK_IDS_BY_DOMAIN: Final = """
+SELECT coalesce(d.host, '_') AS key, array_agg(l.id) AS ids FROM links l
+  LEFT JOIN domains d ON d.id = l.domain_id
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ GROUP BY 1
+"""
+LINK_IDS_BY_CAMPAIGN: Final = """
+SELECT c.id::text AS key, c.name, array_agg(l.id) AS ids FROM links l
+  JOIN campaigns c ON c.id = l.campaign_id
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ GROUP BY c.id, c.name
+"""

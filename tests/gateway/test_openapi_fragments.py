@@ -26,6 +26,7 @@ from gateway.openapi import (
     pages,
     pixels,
     qr,
+    volume,
     webhooks,
 )
 from gateway.routing import ACCOUNTS, COMPAT_PREFIX, LINKS, WEBHOOKS, Router
@@ -40,6 +41,7 @@ ServiceFactory = Callable[[Settings], web.Application]
 
 OWNERS: dict[str, tuple[ServiceFactory, tuple[ModuleType, ...]]] = {
     ACCOUNTS: (create_accounts_app, (accounts,)),
+    LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages, volume)),
     LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages)),
     WEBHOOKS: (create_webhooks_app, (webhooks,)),
 }

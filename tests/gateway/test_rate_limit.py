@@ -131,3 +131,24 @@ async def test_add_contact_is_limited_per_address_without_a_key(
         "POST", "/v1/add-contact/json", json=envelope, headers={"X-Forwarded-For": unique_ip()}
     )
     assert resp.status == 200
+
+
+async def test_a_bulk_request_costs_a_token_per_hundred_links(
+    gateway: Gateway, accounts: StandIn, links: StandIn
+) -> None:
+    key, _ = accounts.issue()
+    urls = [{"url": f"https://example.com/{i}"} for i in range(1000)]
+    resp = await gateway.call("POST", "/api/urls/bulk", key, json={"urls": urls})
+    assert resp.status == 200
+    assert resp.headers["X-RateLimit-Remaining"] == "20"  # 30 - 10
+    resp = await gateway.call("POST", "/api/urls/bulk", key, json={"urls": urls[:250]})
+    assert resp.headers["X-RateLimit-Remaining"] == "17"  # 3 more
+    assert len(links.hits("/api/urls/bulk")) == 2
+    # Not enough tokens left for 2,000 links: refused before the service sees it.
+    resp = await gateway.call("POST", "/api/urls/bulk", key, json={"urls": urls * 2})
+    assert resp.status == 429
+    assert await body_of(resp) == TOO_MANY
+    assert 1 <= int(resp.headers["Retry-After"]) <= 8
+    assert len(links.hits("/api/urls/bulk")) == 2
+    resp = await gateway.call("POST", "/api/urls/bulk", key, json={"urls": urls[:100]})
+    assert (resp.status, resp.headers["X-RateLimit-Remaining"]) == (200, "15")

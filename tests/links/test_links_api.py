@@ -163,6 +163,7 @@ async def test_list_shape_paging_and_clicks_zero_without_analytics(links: LinksA
         "clicks",
         "title",
         "description",
+        "tags",
         "date",
     }
     assert item["clicks"] == 0

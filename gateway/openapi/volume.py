@@ -1,0 +1,157 @@
+"""OpenAPI fragment: links at volume (bulk create, tags, export, account-level
+stats), served by the links service (stats computed by analytics)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from gateway.openapi.common import (
+    PAGINATION_PARAMETERS,
+    answer,
+    json_body,
+    list_operation,
+    obj,
+    operation,
+    ref,
+    success,
+)
+
+VOLUME_TAG: Final = "Links at volume"
+
+TAGS: Final[list[dict[str, str]]] = [
+    {
+        "name": VOLUME_TAG,
+        "description": (
+            "Bulk creation, tags, exports and account-wide statistics; what the `shortener` "
+            "command line uses to import from other shorteners."
+        ),
+    }
+]
+
+BULK_EXAMPLE: Final = {
+    "urls": [
+        {"url": "https://www.example.com/spring", "custom": "spring", "tags": ["spring"]},
+        {"url": "javascript:alert(1)"},
+        {
+            "url": "https://www.example.com/old",
+            "source": "bitly:bit.ly/3xYz",
+            "created": "2021-03-04 10:00:00",
+        },
+    ]
+}
+BULK_ANSWER: Final = {
+    "error": 0,
+    "created": 2,
+    "existing": 0,
+    "failed": 1,
+    "results": [
+        {"index": 0, "error": 0, "id": 41, "shorturl": "https://sho.rt/spring"},
+        {
+            "index": 1,
+            "error": 1,
+            "message": "The field 'url' may not use the 'javascript:' scheme.",
+        },
+        {"index": 2, "error": 0, "id": 42, "shorturl": "https://sho.rt/Xb3kQ9z"},
+    ],
+}
+
+SCHEMAS: Final[dict[str, Any]] = {
+    "BulkItem": {
+        "allOf": [
+            ref("LinkParameters"),
+            obj(
+                {
+                    "source": {
+                        "type": "string",
+                        "maxLength": 255,
+                        "description": (
+                            "Where the link comes from (an import's source id, e.g. "
+                            "`bitly:bit.ly/3xYz`). An item whose source you imported before "
+                            "answers the existing link with `existing: true`; nothing is created."
+                        ),
+                    },
+                    "created": {
+                        "type": "string",
+                        "description": "The original creation date, `YYYY-MM-DD HH:MM:SS` UTC.",
+                    },
+                },
+                required=["url"],
+            ),
+        ]
+    },
+    "BulkResult": obj(
+        {
+            "index": {"type": "integer", "description": "The item's position in `urls`."},
+            "error": {"enum": [0, 1]},
+            "id": {"type": "integer"},
+            "shorturl": {"type": "string", "format": "uri"},
+            "existing": {"const": True, "description": "Imported before from this `source`."},
+            "message": {"type": "string", "description": "Why this item was refused."},
+        },
+        required=["index", "error"],
+    ),
+    "TagCount": obj(
+        {"name": {"type": "string"}, "links": {"type": "integer"}},
+        required=["name", "links"],
+        example={"name": "spring", "links": 12},
+    ),
+}
+
+PATHS: Final[dict[str, Any]] = {
+    "/api/urls/bulk": {
+        "post": operation(
+            "Shorten up to 1,000 links at once",
+            tag=VOLUME_TAG,
+            operation_id="addLinksInBulk",
+            description=(
+                "Each item takes the parameters of `url/add` and is validated, checked against "
+                "the plan and refused with the same messages. Items are independent: the answer "
+                "has one result per item, in order. The `links` quota is exact: with room for 10 "
+                "more links, 15 items create 10 and the other 5 are refused with the quota "
+                "message. **Rate limit**: a bulk request costs one token per started 100 items "
+                "(1,000 items: 10 tokens of the key's bucket), at most the bucket's capacity."
+            ),
+            body=json_body(
+                obj(
+                    {
+                        "urls": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 1000,
+                            "items": ref("BulkItem"),
+                        }
+                    },
+                    required=["urls"],
+                ),
+                example=BULK_EXAMPLE,
+            ),
+            responses={
+                "200": answer(
+                    success(
+                        {
+                            "created": {"type": "integer"},
+                            "existing": {"type": "integer"},
+                            "failed": {"type": "integer"},
+                            "results": {"type": "array", "items": ref("BulkResult")},
+                        },
+                        required=["created", "existing", "failed", "results"],
+                    ),
+                    example=BULK_ANSWER,
+                )
+            },
+            errors=(400,),
+        )
+    },
+    "/api/tags": {
+        "get": list_operation(
+            "List your tags with their link counts",
+            tag=VOLUME_TAG,
+            operation_id="listTags",
+            description="Most used first. Filter links by one with `GET /api/urls?tag=`.",
+            key="tags",
+            item=ref("TagCount"),
+            examples=[{"name": "spring", "links": 12}, {"name": "email", "links": 3}],
+            parameters=PAGINATION_PARAMETERS,
+        )
+    },
+}
