@@ -304,7 +304,7 @@ class PrincipalStore:
         key = bearer_key(authorization)
         assert key is not None  # authenticate() granted it
         digest = key_hash(key)
-        reply = await self.script(keys=self._keys(digest, "-")[:2], args=["charge", 0, 0, cost])
+        reply = await self.script(keys=self._keys(digest, "-")[:1], args=["charge", 0, 0, cost])
         return RateState.from_script(*reply.split(b"\n")[1:6])
 
     async def evict(

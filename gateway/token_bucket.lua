@@ -24,7 +24,7 @@
 --   ip     KEYS: -, bucket:ip:<ip>
 --          ARGV: mode, -, -, capacity, window
 --          A plain bucket per client address (unauthenticated endpoints).
---   charge KEYS: principal:<h>, bucket:<h>
+--   charge KEYS: principal:<h>
 --          ARGV: mode, -, -, cost
 --          Takes `cost` more tokens (at most the capacity) for a request that
 --          already took one in `auth` (a bulk request costs by its size); all
@@ -97,11 +97,11 @@ if mode == 'ip' then
 end
 
 if mode == 'charge' then
-  local cached = redis.call('HMGET', KEYS[1], 'cap', 'win')
-  if not cached[1] then  -- evicted meanwhile: the next request looks the key up again
+  local cached = redis.call('HMGET', KEYS[1], 'cap', 'win', 'b')
+  if not cached[3] then  -- evicted meanwhile: the next request looks the key up again
     return reply('bucket', 1, 0, 0, '0', '0')
   end
-  local b = take(KEYS[2], tonumber(cached[1]), tonumber(cached[2]), clock(), tonumber(ARGV[4]))
+  local b = take(cached[3], tonumber(cached[1]), tonumber(cached[2]), clock(), tonumber(ARGV[4]))
   return reply('bucket', b[1], b[2], b[3], b[4], b[5])
 end
 
