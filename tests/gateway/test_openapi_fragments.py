@@ -42,7 +42,6 @@ ServiceFactory = Callable[[Settings], web.Application]
 OWNERS: dict[str, tuple[ServiceFactory, tuple[ModuleType, ...]]] = {
     ACCOUNTS: (create_accounts_app, (accounts,)),
     LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages, volume)),
-    LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages)),
     WEBHOOKS: (create_webhooks_app, (webhooks,)),
 }
 FRAGMENTS = tuple(fragment for _, owned in OWNERS.values() for fragment in owned)
