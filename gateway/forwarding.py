@@ -3,7 +3,6 @@ gets, the response headers a client gets, who the client is, and the request id.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import re
 import secrets
@@ -15,6 +14,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from shared import identity
+from shared.forwarded import client_address, forwarded_for
 
 # RFC 9110 §7.6.1 plus the de-facto ones; also whatever a Connection header names.
 HOP_BY_HOP: Final = frozenset(
@@ -74,27 +74,15 @@ class Client:
     host: str
 
 
-def _valid_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
 def client_of(request: web.Request, trusted_hops: int) -> Client:
     """Who is calling: the peer, or with ``trusted_hops`` proxies in front of
-    us, the address the outermost trusted proxy saw."""
+    us, the address the outermost trusted proxy saw (shared/forwarded.py)."""
     peer = request.remote or "unknown"
     if trusted_hops <= 0:
         return Client(peer, peer, request.scheme, request.host)
-    entries = [
-        e.strip()
-        for value in request.headers.getall("X-Forwarded-For", ())
-        for e in value.split(",")
-        if e.strip()
-    ]
+    entries = forwarded_for(request.headers)
     trusted = entries[-trusted_hops:]
-    ip = (_valid_ip(trusted[0]) if trusted else None) or peer
+    ip = client_address(peer, entries, trusted_hops)
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
     host = request.headers.get("X-Forwarded-Host", "").split(",")[-1].strip()
     return Client(

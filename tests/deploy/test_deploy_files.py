@@ -125,3 +125,14 @@ def test_internet_facing_processes_are_scraped_on_their_ops_port() -> None:
         assert [p["targetPort"] for p in services[name]["spec"]["ports"]] == [public]
         assert int(compose_services[name]["environment"][env]) == ops
         assert str(ops) not in " ".join(compose_services[name].get("ports", []))
+
+
+def test_compose_publishes_only_the_proxy_that_the_processes_trust() -> None:
+    services = compose()["services"]
+    published = {name for name, svc in services.items() if svc.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["ports"] == ["8000:8000", "8080:8080"]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+    for name in ("gateway", "edge"):
+        assert services[name]["environment"]["TRUSTED_PROXY_HOPS"] == "1"

@@ -168,13 +168,3 @@ def country_code(value: str | None) -> str | None:
 
 
 CountryLookup = Callable[[str], str | None]
-
-
-def client_ip(peer: str | None, forwarded_for: str | None, trusted_hops: int) -> str:
-    """The visitor's address: the peer, or with ``trusted_hops`` proxies in front, the
-    address the outermost trusted proxy saw (each appends the address it got from)."""
-    if trusted_hops > 0 and forwarded_for:
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        if hops:
-            return hops[-min(trusted_hops, len(hops))][:64]
-    return peer or ""

@@ -34,11 +34,11 @@ from services.links.edge.visitor import (
     UserAgentInfo,
     UserAgents,
     accepted_languages,
-    client_ip,
     country_code,
 )
 from shared import identity
 from shared.dependencies import report_failure
+from shared.forwarded import client_address, forwarded_for
 from shared.passwords import verify_password_async
 from shared.settings import Settings
 
@@ -254,11 +254,10 @@ class Edge:
     # -- what a click event carries ------------------------------------------------
 
     def _ip(self, request: web.Request) -> str:
+        peer = request.remote or ""
         if self.trusted_hops:
-            return client_ip(
-                request.remote, request.headers.get("X-Forwarded-For"), self.trusted_hops
-            )
-        return request.remote or ""
+            return client_address(peer, forwarded_for(request.headers), self.trusted_hops)
+        return peer
 
     def _country(self, request: web.Request, ip: str) -> str | None:
         if self.country_header is not None:
