@@ -99,6 +99,12 @@ class Settings:
     spool_dir: str = "var/spool"
     link_cache_size: int = 200_000
     negative_cache_ttl: float = 2.0
+    # "No such link/domain" answers the edge remembers (per kind, least recently
+    # used dropped first), and how long an unknown Host stays unknown: a load
+    # balancer's health check or a stray name costs one lookup per this many
+    # seconds, not one per visit (adding the domain invalidates it at once).
+    negative_cache_size: int = 50_000
+    domain_miss_ttl: float = 60.0
 
     # Outbound fetches (page titles, QR logos) refuse private and loopback
     # addresses unless this is set (tests serve fixtures on loopback).
@@ -186,6 +192,8 @@ class Settings:
             spool_dir=e.get("SPOOL_DIR", d.spool_dir),
             link_cache_size=_int(e, "LINK_CACHE_SIZE", d.link_cache_size),
             negative_cache_ttl=_float(e, "NEGATIVE_CACHE_TTL", d.negative_cache_ttl),
+            negative_cache_size=_int(e, "NEGATIVE_CACHE_SIZE", d.negative_cache_size),
+            domain_miss_ttl=_float(e, "DOMAIN_MISS_TTL", d.domain_miss_ttl),
             allow_private_fetch=_bool(e, "ALLOW_PRIVATE_FETCH", d.allow_private_fetch),
             qr_logo_dir=_opt(e, "QR_LOGO_DIR"),
             qr_cache_ttl=_int(e, "QR_CACHE_TTL", d.qr_cache_ttl),

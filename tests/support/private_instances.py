@@ -171,30 +171,31 @@ class PrivatePostgres:
             await asyncio.to_thread(self._initdb)
         bin_dir = _postgres_bin()
         assert bin_dir is not None
-        self.proc = await asyncio.create_subprocess_exec(
-            *self._as_owner(
-                str(bin_dir / "postgres"),
-                "-D",
-                str(self.datadir),
-                "-p",
-                str(self.port),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"unix_socket_directories={self.socket_dir}",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=200",
-            ),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=(self.workdir / "postgres.log").open("ab"),
-            start_new_session=True,
-        )
+        with (self.workdir / "postgres.log").open("ab") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self._as_owner(
+                    str(bin_dir / "postgres"),
+                    "-D",
+                    str(self.datadir),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    f"unix_socket_directories={self.socket_dir}",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log_file,
+                start_new_session=True,
+            )
         await _until(lambda: _port_open(self.port), "private Postgres", 30)
         await self._accepting()
 
@@ -293,13 +294,14 @@ class PrivateRabbitMQ:
         server = _rabbitmq_server()
         assert server is not None
         env = self.env()
-        self.proc = await asyncio.create_subprocess_exec(
-            server,
-            env=env,
-            stdout=(self.workdir / "stdout.log").open("ab"),
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.workdir / "stdout.log").open("ab") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                server,
+                env=env,
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while not await self._answers():

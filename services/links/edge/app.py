@@ -165,6 +165,7 @@ def create_app(settings: Settings) -> web.Application:
             {
                 "edge_link_cache_entries": lambda: len(store.links.cache),
                 "edge_domain_cache_entries": lambda: len(store.domains.cache),
+                "edge_domain_misses_cached": lambda: len(store.domains.misses),
                 "edge_clicks_in_buffer": lambda: len(app[CLICKS]) if CLICKS in app else 0,
                 "edge_broker_ready": lambda: float(BROKER in app and app[BROKER].ready),
             },

@@ -1,7 +1,9 @@
 """Where the edge finds links and branded domains: a bounded in-process LRU, then
 Redis (the snapshots the links service writes), then Postgres on a Redis miss
 (the snapshot is then stored in Redis for the other replicas). Misses are
-cached briefly too, so an unknown alias costs no lookup per visit.
+cached too, in a bounded LRU of their own (unknown hosts for
+``DOMAIN_MISS_TTL``, aliases briefly), so an unknown alias or Host costs no
+lookup per visit; while Postgres is down a known miss stays a miss.
 
 Invalidation messages drop entries. A load that an invalidation overtakes is
 used for the request in flight but not cached, and a snapshot this edge wrote
@@ -32,6 +34,7 @@ from services.links.snapshot import (
     load_domain_snapshot,
     load_link_snapshot,
 )
+from shared.dependencies import classify
 from shared.settings import Settings
 
 log = logging.getLogger("edge.snapshots")
@@ -44,6 +47,8 @@ FILL_TTL_SECONDS: Final = 3600
 # An invalidation this soon after a write-back deletes the written snapshot.
 FILL_GUARD_SECONDS: Final = 10.0
 REDIS_ERROR_LOG_EVERY: Final = 30.0
+# A known miss kept through a Postgres outage is asked about again this often.
+STALE_MISS_RETRY: Final = 5.0
 
 E = TypeVar("E", LinkEntry, DomainEntry, CampaignEntry)
 
@@ -58,15 +63,22 @@ class Missing:
 
 
 class Table(Generic[E]):
-    """One kind of snapshot (links, domains or campaigns) with its LRU and in-flight loads."""
+    """One kind of snapshot (links, domains or campaigns): an LRU of what exists,
+    a separate bounded LRU of what does not (so junk keys never evict real
+    entries), and the loads in flight."""
 
     def __init__(
         self,
         capacity: int,
         parse: Callable[[Mapping[str, Any]], E | None],
         load: Callable[[asyncpg.Pool, str], Awaitable[dict[str, Any] | None]],
+        *,
+        miss_capacity: int,
+        miss_ttl: float,
     ) -> None:
-        self.cache: LRU[str, E | Missing] = LRU(capacity)
+        self.cache: LRU[str, E] = LRU(capacity)
+        self.misses: LRU[str, Missing] = LRU(miss_capacity)
+        self.miss_ttl = miss_ttl
         self.parse: Callable[[Mapping[str, Any]], E | None] = parse
         self.load = load
         self.inflight: dict[str, asyncio.Task[E | None]] = {}
@@ -77,13 +89,29 @@ class SnapshotStore:
     def __init__(self, settings: Settings, stats: EdgeStats) -> None:
         self.settings = settings
         self.stats = stats
-        self.negative_ttl = settings.negative_cache_ttl
         self.redis: aioredis.Redis | None = None
         self.pool: asyncpg.Pool | None = None
-        self.links: Table[LinkEntry] = Table(settings.link_cache_size, parse_link, _load_link)
-        self.domains: Table[DomainEntry] = Table(DOMAIN_CACHE_SIZE, DomainEntry, _load_domain)
+        misses = settings.negative_cache_size
+        self.links: Table[LinkEntry] = Table(
+            settings.link_cache_size,
+            parse_link,
+            _load_link,
+            miss_capacity=misses,
+            miss_ttl=settings.negative_cache_ttl,
+        )
+        self.domains: Table[DomainEntry] = Table(
+            DOMAIN_CACHE_SIZE,
+            DomainEntry,
+            _load_domain,
+            miss_capacity=misses,
+            miss_ttl=max(settings.domain_miss_ttl, settings.negative_cache_ttl),
+        )
         self.campaigns: Table[CampaignEntry] = Table(
-            CAMPAIGN_CACHE_SIZE, CampaignEntry, _load_campaign
+            CAMPAIGN_CACHE_SIZE,
+            CampaignEntry,
+            _load_campaign,
+            miss_capacity=misses,
+            miss_ttl=settings.negative_cache_ttl,
         )
         # The LRU of links, read directly by the redirect handler's fast path.
         self.link_cache = self.links.cache
@@ -108,12 +136,12 @@ class SnapshotStore:
     async def _get(self, table: Table[E], suffix: str) -> E | None:
         cached = table.cache.get(suffix)
         if cached is not None:
-            if not isinstance(cached, Missing):
-                self.stats.cache_lru += 1
-                return cached
-            if cached.until > time.monotonic():
-                self.stats.cache_negative += 1
-                return None
+            self.stats.cache_lru += 1
+            return cached
+        missing = table.misses.get(suffix)
+        if missing is not None and missing.until > time.monotonic():
+            self.stats.cache_negative += 1
+            return None
         task = table.inflight.get(suffix)
         if task is None:
             task = asyncio.ensure_future(self._fetch(table, suffix))
@@ -132,7 +160,16 @@ class SnapshotStore:
         else:
             self.stats.cache_postgres += 1
             assert self.pool is not None
-            snapshot = await table.load(self.pool, suffix)
+            try:
+                snapshot = await table.load(self.pool, suffix)
+            except Exception as exc:
+                if suffix not in table.misses or classify(exc) is None:
+                    raise
+                # Postgres is down and this key was known not to exist: it still
+                # does not, as far as anyone here can tell. Asked again shortly.
+                self.stats.stale_misses += 1
+                table.misses.put(suffix, Missing(time.monotonic() + STALE_MISS_RETRY))
+                return None
             if snapshot is not None:
                 written = await self._redis_fill(suffix, snapshot)
         entry = table.parse(snapshot) if snapshot is not None else None
@@ -140,10 +177,11 @@ class SnapshotStore:
             table.overtaken.discard(suffix)
             if written:
                 self._forget_fill(suffix)
+        elif entry is not None:
+            table.misses.pop(suffix)
+            table.cache.put(suffix, entry)
         else:
-            table.cache.put(
-                suffix, entry if entry is not None else Missing(started + self.negative_ttl)
-            )
+            table.misses.put(suffix, Missing(started + table.miss_ttl))
         return entry
 
     async def _redis_get(self, suffix: str) -> bytes | None:
@@ -195,6 +233,7 @@ class SnapshotStore:
         if table is None:
             return
         table.cache.pop(suffix)
+        table.misses.pop(suffix)
         if suffix in table.inflight:
             table.overtaken.add(suffix)
         filled = self._filled.get(suffix)
@@ -205,6 +244,7 @@ class SnapshotStore:
         """Forget everything (invalidations may have been missed)."""
         for table in (self.links, self.domains, self.campaigns):
             table.cache.clear()
+            table.misses.clear()
             table.overtaken.update(table.inflight)
 
     def _forget_fill(self, suffix: str) -> None:

@@ -30,6 +30,7 @@ class EdgeStats:
         "pages",
         "publish_failures",
         "spool_failures",
+        "stale_misses",
     )
 
     def __init__(self) -> None:
@@ -43,6 +44,7 @@ class EdgeStats:
         self.cache_negative = 0
         self.cache_redis = 0
         self.cache_postgres = 0
+        self.stale_misses = 0  # known misses kept while Postgres could not be asked
         self.invalidations = 0
         self.clicks_buffered = 0
         self.clicks_published = 0
@@ -84,6 +86,7 @@ class EdgeCollector(Collector):
             ("negative", s.cache_negative),
             ("redis", s.cache_redis),
             ("postgres", s.cache_postgres),
+            ("stale_negative", s.stale_misses),
         ):
             lookups.add_metric([source], value)
         yield lookups

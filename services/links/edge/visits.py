@@ -7,6 +7,7 @@ HEAD) takes :meth:`Edge._visit`."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -60,6 +61,19 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('TTL', KEYS[1])}
 """
+
+
+def is_address(host: str) -> bool:
+    """True for an IP literal Host (``203.0.113.5``, ``203.0.113.5:8080``, ``[::1]:80``)."""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 class Edge:
@@ -287,9 +301,14 @@ class Edge:
     # -- lookups and plain answers -----------------------------------------------------
 
     async def _domain(self, host: str) -> DomainEntry | None:
-        """The branded domain a Host names, or ``None`` for the default domain."""
+        """The branded domain a Host names, or ``None`` for the default domain.
+
+        The public host and address literals (a load balancer's health check,
+        a visitor typing the IP) are never looked up: no domain is an address."""
         host = host.lower().rstrip(".")
         if not host or host == self.public_host or not HOST_RE.fullmatch(host):
+            return None
+        if is_address(host):
             return None
         return await self.store.domain(host)
 
