@@ -24,6 +24,9 @@ OPS_PORTS = {
     "GATEWAY_OPS_PORT": "9000",
     "EDGE_OPS_PORT": "9080",
 }
+# A local run serves branded domains without DNS proof of ownership (nothing
+# local can publish a TXT record); the environment can still turn it on.
+LOCAL_DEFAULTS = {**OPS_PORTS, "DOMAIN_VERIFICATION": "off"}
 COLOURS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[37m")
 RESET = "\033[0m"
 
@@ -111,7 +114,7 @@ async def run() -> int:
         return 2
     applied = await migrate_all(settings.database_url)
     print(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ""))
-    env = {**OPS_PORTS, **os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**LOCAL_DEFAULTS, **os.environ, "PYTHONUNBUFFERED": "1"}
     await bootstrap(env)
 
     stop = asyncio.Event()

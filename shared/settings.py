@@ -115,6 +115,16 @@ class Settings:
     qr_logo_dir: str | None = None
     qr_cache_ttl: int = 86_400
 
+    # The links service: how long a stats request waits for the analytics service
+    # before answering 503 (well under the gateway's upstream timeout); whether a
+    # branded domain must prove its owner by a DNS TXT record before it is served
+    # (off for local runs and tests), the resolver that checks it (host:port; unset:
+    # the system's) and how often unverified domains are checked again.
+    analytics_timeout: float = 2.0
+    domain_verification: bool = True
+    dns_resolver: str | None = None
+    domain_verify_interval: float = 300.0
+
     # The analytics worker: /health, /ready and /metrics on this port (unset: no
     # HTTP server); a batch is written once it holds this many events or this many
     # seconds after its first message; at most this many unacknowledged messages
@@ -197,6 +207,10 @@ class Settings:
             allow_private_fetch=_bool(e, "ALLOW_PRIVATE_FETCH", d.allow_private_fetch),
             qr_logo_dir=_opt(e, "QR_LOGO_DIR"),
             qr_cache_ttl=_int(e, "QR_CACHE_TTL", d.qr_cache_ttl),
+            analytics_timeout=_float(e, "ANALYTICS_TIMEOUT", d.analytics_timeout),
+            domain_verification=_bool(e, "DOMAIN_VERIFICATION", d.domain_verification),
+            dns_resolver=_opt(e, "DNS_RESOLVER"),
+            domain_verify_interval=_float(e, "DOMAIN_VERIFY_INTERVAL", d.domain_verify_interval),
             worker_metrics_port=_int(e, "WORKER_METRICS_PORT", 0) or None,
             analytics_batch_size=_int(e, "ANALYTICS_BATCH_SIZE", d.analytics_batch_size),
             analytics_batch_wait=_float(e, "ANALYTICS_BATCH_WAIT", d.analytics_batch_wait),

@@ -32,6 +32,7 @@ async def settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
         internal_secret=secrets.token_hex(16),
         spool_dir=str(tmp_path_factory.mktemp("spool")),
         allow_private_fetch=True,
+        domain_verification=False,  # the tests of verification turn it on
         log_format="text",
     )
     await migrate_all(run_settings.database_url)

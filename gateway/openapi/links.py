@@ -281,7 +281,10 @@ SCHEMAS: Final[dict[str, Any]] = {
             "alias": {"type": "string"},
             "shorturl": {"type": "string", "format": "uri"},
             "longurl": {"type": "string"},
-            "clicks": {"type": "integer", "description": "0 when analytics cannot say."},
+            "clicks": {
+                "type": ["integer", "null"],
+                "description": "`null` when the analytics service cannot say right now.",
+            },
             "title": {"type": ["string", "null"]},
             "description": {"type": ["string", "null"]},
             "tags": {"type": "array", "items": {"type": "string"}},
@@ -336,7 +339,10 @@ _PERIOD: Final = (
     query("to", "Last day, `YYYY-MM-DD`."),
 )
 _ANALYTICS_DOWN: Final = {
-    "description": "The analytics service is unreachable.",
+    "description": (
+        "The analytics service is unreachable or did not answer within `ANALYTICS_TIMEOUT` "
+        "(2 s by default); `Retry-After` says when to try again."
+    ),
     "content": {"application/json": {"schema": ref("Error")}},
 }
 

@@ -138,9 +138,9 @@ SCHEMAS: Final[dict[str, Any]] = {
                 ),
             },
             "scans": {
-                "type": "integer",
-                "description": "Scans of a `link` code (0 for static codes, or when "
-                "analytics cannot say).",
+                "type": ["integer", "null"],
+                "description": "Scans of a `link` code (0 for static codes; `null` when "
+                "the analytics service cannot say right now).",
             },
             "name": {"type": ["string", "null"]},
             "date": DATE,

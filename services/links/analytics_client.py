@@ -2,7 +2,10 @@
 with the principal of the user the links service acts for.
 
 Stats are an extra on top of links, never a reason for a links request to
-fail: the lookups answer ``None`` / empty when analytics is slow or down."""
+fail: the lookups answer ``None`` when analytics is slow or down (and the
+answers say ``null``: no count is better than a wrong one). A stats request,
+whose whole answer is analytics', gets a 503 naming it after
+``ANALYTICS_TIMEOUT``, well before the gateway would give up on links."""
 
 from __future__ import annotations
 
@@ -23,8 +26,10 @@ from shared.settings import Settings
 log = logging.getLogger("services.links.analytics")
 
 # Lookups that decorate a links answer give up quickly; relays of a stats
-# request (the whole answer) get the usual upstream timeout.
+# request (the whole answer) wait up to ANALYTICS_TIMEOUT.
 LOOKUP_TIMEOUT: Final = 1.5
+UNAVAILABLE_MESSAGE: Final = "The analytics service is unavailable right now. Please retry later."
+RETRY_AFTER_SECONDS: Final = 5
 
 
 class AnalyticsUnavailable(Exception):
@@ -91,8 +96,8 @@ class AnalyticsClient:
             who, "GET", f"/internal/stats/links/{link_id}", params={"owner": str(who.user_id)}
         )
 
-    async def counts(self, who: Principal, link_ids: Sequence[int]) -> dict[int, int]:
-        """Clicks per link (missing = 0); empty when analytics cannot say."""
+    async def counts(self, who: Principal, link_ids: Sequence[int]) -> dict[int, int] | None:
+        """Clicks per link (missing = 0); ``None`` when analytics cannot say."""
         if not link_ids:
             return {}
         data = await self._json(
@@ -103,21 +108,23 @@ class AnalyticsClient:
         )
         counts = (data or {}).get("counts")
         if not isinstance(counts, dict):
-            return {}
+            return None
         out: dict[int, int] = {}
         for key, value in counts.items():
             if str(key).isdigit() and isinstance(value, int) and not isinstance(value, bool):
                 out[int(key)] = value
         return out
 
-    async def ranking(self, who: Principal) -> list[tuple[int, int]]:
-        """``(link_id, clicks)``, most clicked first; empty when analytics cannot say."""
+    async def ranking(self, who: Principal) -> list[tuple[int, int]] | None:
+        """``(link_id, clicks)``, most clicked first; ``None`` when analytics cannot say."""
         data = await self._json(
             who, "GET", "/internal/stats/ranking", params={"owner": str(who.user_id)}
         )
         links = (data or {}).get("links")
+        if not isinstance(links, list):
+            return None
         ranked: list[tuple[int, int]] = []
-        for item in links if isinstance(links, list) else []:
+        for item in links:
             if (
                 isinstance(item, list)
                 and len(item) == 2
@@ -130,15 +137,19 @@ class AnalyticsClient:
         """Answer a stats request with analytics' own answer (JSON or CSV)."""
         try:
             status, upstream_headers, raw = await self._call(
-                who, "GET", path, params=params, deadline=self.settings.upstream_timeout
+                who, "GET", path, params=params, deadline=self.settings.analytics_timeout
             )
         except AnalyticsUnavailable as exc:
             log.warning("analytics unavailable: %s", exc)
             raise ApiError(
-                503, "Statistics are unavailable right now. Please retry later."
+                503, UNAVAILABLE_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
             ) from exc
+        if status == 503:
+            raise ApiError(
+                503, UNAVAILABLE_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
         if status >= 500:
-            raise ApiError(502, "The statistics service failed. Please retry later.")
+            raise ApiError(502, "The analytics service failed. Please retry later.")
         content_type = upstream_headers.get("Content-Type", "application/json")
         headers = {"Content-Type": content_type}
         if status == 200 and content_type.startswith("text/csv"):

@@ -45,13 +45,14 @@ def _link_not_found() -> NotFound:
     return NotFound("Link not found.")
 
 
-def _list_item(row: Row, base: str, clicks: Mapping[int, int]) -> dict[str, Any]:
+def _list_item(row: Row, base: str, clicks: Mapping[int, int] | None) -> dict[str, Any]:
     return {
         "id": row["id"],
         "alias": row["alias"],
         "shorturl": short_url(base, row),
         "longurl": row["long_url"],
-        "clicks": clicks.get(row["id"], 0),
+        # null, not 0, when analytics cannot say (as url/:id's data).
+        "clicks": None if clicks is None else clicks.get(row["id"], 0),
         "title": row["title"],
         "description": row["description"],
         "tags": list(row["tags"]),
@@ -139,6 +140,7 @@ async def list_links(request: web.Request) -> web.Response:
     analytics = request.app[ANALYTICS]
     pool = request.app[PG_POOL]
     clicks: dict[int, int] | None = None
+    counted = False
 
     short = query.get("short")
     if short is not None and short.strip():
@@ -153,16 +155,19 @@ async def list_links(request: web.Request) -> web.Response:
     else:
         ranked: list[int] = []
         if order == "clicks":
+            # Analytics down: newest first, with clicks null.
             ranking = await analytics.ranking(who)
-            ranked = [link_id for link_id, _ in ranking]
-            clicks = dict(ranking)
+            counted = True
+            if ranking is not None:
+                ranked = [link_id for link_id, _ in ranking]
+                clicks = dict(ranking)
         pattern = _like_pattern(q) if q else None
         async with pool.acquire() as conn:
             total = await conn.fetchval(queries.COUNT_LIST_LINKS, who.user_id, pattern, tag)
             rows = await conn.fetch(
                 queries.LIST_LINKS, who.user_id, pattern, tag, ranked, page.limit, page.offset
             )
-    if clicks is None:
+    if not counted:
         clicks = await analytics.counts(who, [row["id"] for row in rows])
     items = [_list_item(row, settings.public_base_url, clicks) for row in rows]
     return ok(data=page.body("urls", items, total))

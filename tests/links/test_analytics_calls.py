@@ -2,10 +2,12 @@
 
 The analytics side here is a stand-in that speaks the contract and checks each
 call is signed for the right user; with analytics down (a closed port) links
-answers still work, with ``data: null`` and zero clicks."""
+answers still work, with ``data: null`` and ``clicks: null`` (never a made-up
+0), and a stats request is a 503 naming analytics within ``ANALYTICS_TIMEOUT``."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -178,7 +180,7 @@ async def test_stats_series_and_export_are_relayed_after_the_ownership_check(
     assert "'export' feature" in body["message"]
 
 
-async def test_failing_analytics_gives_null_data_zero_clicks_and_a_502_relay(
+async def test_failing_analytics_gives_null_data_null_clicks_and_a_502_relay(
     links_with_analytics: LinksApi, analytics: Analytics
 ) -> None:
     alice = principals.user()
@@ -188,22 +190,68 @@ async def test_failing_analytics_gives_null_data_zero_clicks_and_a_502_relay(
     status, body = await links_with_analytics.call("GET", f"/api/url/{added['id']}", alice)
     assert status == 200
     assert body["data"] is None
-    _, body = await links_with_analytics.call("GET", "/api/urls?order=clicks", alice)
-    assert body["data"]["urls"][0]["clicks"] == 0
+    for order in ("clicks", "date"):
+        _, body = await links_with_analytics.call("GET", f"/api/urls?order={order}", alice)
+        assert [(u["id"], u["clicks"]) for u in body["data"]["urls"]] == [(added["id"], None)]
     status, body = await links_with_analytics.call("GET", f"/api/url/{added['id']}/stats", alice)
     assert status == 502
     assert body["error"] == 1
 
 
-async def test_unreachable_analytics_gives_null_data_and_a_503_relay(links: LinksApi) -> None:
+UNAVAILABLE = {
+    "error": 1,
+    "message": "The analytics service is unavailable right now. Please retry later.",
+}
+
+
+async def test_unreachable_analytics_gives_null_data_null_clicks_and_a_503_relay(
+    links: LinksApi,
+) -> None:
+    # ``links`` has analytics on a closed port.
     alice = principals.user()
     added = await links.add(alice, url="https://example.com")
     body = await links.fetch(alice, f"/api/url/{added['id']}")
     assert body["data"] is None
     assert body["details"]["id"] == added["id"]
+    for order in ("date", "clicks"):
+        body = await links.fetch(alice, f"/api/urls?order={order}")
+        assert [(u["id"], u["clicks"]) for u in body["data"]["urls"]] == [(added["id"], None)]
+    for path in ("/stats", "/stats?interval=day", "/stats/export"):
+        resp = await links.signed.request("GET", f"/api/url/{added['id']}{path}", alice)
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == "5"
+        assert await resp.json() == UNAVAILABLE
+
+
+@pytest.fixture
+async def silent_port() -> AsyncIterator[int]:
+    """A port that accepts connections and never answers (a hung analytics)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    for writer in held:
+        writer.close()
+    server.close()
+    await server.wait_closed()
+
+
+async def test_a_hung_analytics_is_a_503_after_the_analytics_timeout(
+    start_links: StartLinks, silent_port: int
+) -> None:
+    links = await start_links(
+        analytics_url=f"http://127.0.0.1:{silent_port}", analytics_timeout=0.5
+    )
+    alice = principals.user()
+    added = await links.add(alice, url="https://example.com")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     status, body = await links.call("GET", f"/api/url/{added['id']}/stats", alice)
-    assert status == 503
-    assert body == {
-        "error": 1,
-        "message": "Statistics are unavailable right now. Please retry later.",
-    }
+    waited = loop.time() - started
+    assert (status, body) == (503, UNAVAILABLE)
+    assert 0.4 < waited < 3.0
+    body = await links.fetch(alice, "/api/urls")
+    assert body["data"]["urls"][0]["clicks"] is None

@@ -166,7 +166,7 @@ async def test_list_shape_paging_and_clicks_zero_without_analytics(links: LinksA
         "tags",
         "date",
     }
-    assert item["clicks"] == 0
+    assert item["clicks"] is None  # analytics is on a closed port: it cannot say
     body = await links.fetch(alice, "/api/urls?limit=2&page=3")
     assert [u["id"] for u in body["data"]["urls"]] == [ids[0]]
     assert body["data"]["nextpage"] == 3  # the last page names itself, as the seeds show

@@ -146,7 +146,10 @@ async def present_qrs(
     for row in rows:
         item = serialize_qr(row, settings)
         link_id = row["link_id"]
-        item["scans"] = counts.get(link_id, 0) if link_id is not None else 0
+        if link_id is None:
+            item["scans"] = 0  # a static code is not tracked
+        else:  # null, not 0, when analytics cannot say
+            item["scans"] = None if counts is None else counts.get(link_id, 0)
         items.append(item)
     return items
 
@@ -157,7 +160,9 @@ async def qr_details(request: web.Request, who: Principal, row: Row) -> dict[str
     if row["link_id"] is not None:
         stats = await request.app[ANALYTICS].link_stats(who, row["link_id"])
         clicks = (stats or {}).get("clicks")
-        scans = clicks if isinstance(clicks, int) and not isinstance(clicks, bool) else 0
+        scans: int | None = (
+            clicks if isinstance(clicks, int) and not isinstance(clicks, bool) else None
+        )
     else:
         stats, scans = untracked_stats(), 0
     details = serialize_qr(row, settings)
