@@ -12,6 +12,8 @@ from gateway.openapi.common import (
     list_operation,
     obj,
     operation,
+    path_id,
+    query,
     ref,
     success,
 )
@@ -155,3 +157,90 @@ PATHS: Final[dict[str, Any]] = {
         )
     },
 }
+
+
+_EXPORT_COLUMNS: Final = (
+    "url,alias,title,tags,created,id,shorturl,domain,description,status,type,password,expiry,"
+    "clicklimit,expirationredirect,metatitle,metadescription,metaimage,deeplink,geotarget,"
+    "devicetarget,languagetarget,parameters,pixels,channel,campaign,updated,clicks"
+)
+_CLICK_COLUMNS: Final = (
+    "date,link,source,qr,campaign,ip,country,city,browser,os,device,referrer,social,language,bot"
+)
+_CLICK_RANGE: Final = (
+    query("from", "Start, `YYYY-MM-DD[ HH:MM:SS]` UTC; default: 30 days before `to`."),
+    query("to", "End (excluded); default: now."),
+)
+
+
+def _csv_download(description: str, example: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"text/csv": {"schema": {"type": "string"}, "example": example}},
+    }
+
+
+PATHS.update(
+    {
+        "/api/urls/export": {
+            "get": operation(
+                "Export every link (CSV or JSON lines)",
+                tag=VOLUME_TAG,
+                operation_id="exportLinks",
+                description=(
+                    "Streamed (chunked) from a server-side cursor: any number of links in "
+                    "constant memory. Every option of each link and its click total (empty / "
+                    "`null` when analytics cannot say). Tags and pixels are comma-separated, "
+                    "structured options JSON; text that a spreadsheet would run as a formula "
+                    "starts with `'`. The first five columns are what `shortener import csv` "
+                    "reads."
+                ),
+                parameters=[
+                    query(
+                        "format",
+                        "`csv` or `jsonl` (one JSON object per line).",
+                        {"enum": ["csv", "jsonl"], "default": "csv"},
+                    )
+                ],
+                responses={
+                    "200": {
+                        "description": "The links, oldest first.",
+                        "content": {
+                            "text/csv": {
+                                "schema": {"type": "string"},
+                                "example": _EXPORT_COLUMNS + "\r\n",
+                            },
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                        },
+                    }
+                },
+                errors=(400,),
+            )
+        },
+        "/api/urls/clicks/export": {
+            "get": operation(
+                "Export your raw clicks (CSV)",
+                tag=VOLUME_TAG,
+                operation_id="exportAccountClicks",
+                description=(
+                    "Every click of all your links in a date range, streamed. Addresses only "
+                    "as stored (a /24 or /48 prefix); bots included, flagged. Plan: `export`."
+                ),
+                parameters=list(_CLICK_RANGE),
+                responses={"200": _csv_download("One row per click.", _CLICK_COLUMNS + "\r\n")},
+                errors=(400, 403),
+            )
+        },
+        "/api/url/{id}/clicks/export": {
+            "get": operation(
+                "Export a link's raw clicks (CSV)",
+                tag=VOLUME_TAG,
+                operation_id="exportLinkClicks",
+                description="As the account export, for one link. Plan: `export`.",
+                parameters=[path_id("link"), *_CLICK_RANGE],
+                responses={"200": _csv_download("One row per click.", _CLICK_COLUMNS + "\r\n")},
+                errors=(400, 403, 404),
+            )
+        },
+    }
+)

@@ -17,6 +17,7 @@ from services.analytics import stats
 from services.analytics.stats import INTERVALS, MAX_POINTS, Interval, Range
 from shared.appkeys import PG_POOL
 from shared.dates import parse_datetime, utcnow
+from shared.downloads import safe_cell
 from shared.envelope import BadRequest, Forbidden, NotFound, json_response
 from shared.request_body import path_id, read_body
 from shared.service import principal
@@ -29,8 +30,6 @@ DEFAULT_SPAN: Final[dict[str, timedelta]] = {
     "day": timedelta(days=30),
     "month": timedelta(days=365),
 }
-# Cells a spreadsheet would run as a formula.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _parse_owner(raw: Any) -> int:
@@ -60,7 +59,7 @@ def owner_for(request: web.Request, raw: Any) -> int:
     return owner
 
 
-def _moment(request: web.Request, name: str) -> Any:
+def query_moment(request: web.Request, name: str) -> Any:
     raw = request.query.get(name, "").strip()
     if not raw:
         return None
@@ -75,8 +74,8 @@ def requested_range(request: web.Request) -> Range:
     if interval_raw not in INTERVALS:
         raise BadRequest("The parameter 'interval' must be one of: hour, day, month.")
     interval: Interval = interval_raw
-    end = _moment(request, "to") or utcnow()
-    start = _moment(request, "from") or end - DEFAULT_SPAN[interval]
+    end = query_moment(request, "to") or utcnow()
+    start = query_moment(request, "from") or end - DEFAULT_SPAN[interval]
     if start >= end:
         raise BadRequest("The parameter 'from' must be before 'to'.")
     span = Range.covering(start, end, interval)
@@ -104,12 +103,6 @@ async def link_series(request: web.Request) -> web.Response:
         return json_response(await stats.link_series(conn, link_id, owner, span))
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def series_csv(data: dict[str, Any]) -> str:
     """One CSV: the totals, the series, then each breakdown (no visitor data)."""
     out = io.StringIO()
@@ -123,7 +116,7 @@ def series_csv(data: dict[str, Any]) -> str:
     for key, values in data.items():
         if key.startswith("top") or key == "socialCount":
             for name, clicks in values.items():
-                writer.writerow([key, _cell(name), clicks, ""])
+                writer.writerow([key, safe_cell(name), clicks, ""])
     return out.getvalue()
 
 

@@ -295,3 +295,17 @@ ORDER BY clicks DESC, link_id DESC
 """
 
 USAGE: Final = "SELECT clicks, over_quota FROM usage WHERE owner_id = $1 AND month = $2"
+
+# --- raw click export (click_export.py) ------------------------------------------
+
+# An owner's clicks in [$3, $4), optionally of one link ($2), in the order of
+# clicks_owner_link_time_idx (no sort), for a server-side cursor. The visitor
+# hash stays in: it is a per-day pseudonym, not something to hand out.
+EXPORT_CLICKS: Final = """
+SELECT occurred_at, link_id, source, qr_id, campaign_id, ip_prefix, country, city,
+       browser, os, device, referrer_host, social, language, is_bot
+  FROM clicks
+ WHERE owner_id = $1 AND ($2::bigint IS NULL OR link_id = $2)
+   AND occurred_at >= $3 AND occurred_at < $4
+ ORDER BY owner_id, link_id, occurred_at
+"""

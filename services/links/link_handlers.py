@@ -318,7 +318,7 @@ async def delete_link(request: web.Request) -> web.Response:
     return ok(message="Link has been deleted successfully.")
 
 
-async def _owned_link(request: web.Request) -> int:
+async def owned_link(request: web.Request) -> int:
     who = caller(request)
     link_id = path_id(request)
     found = await request.app[PG_POOL].fetchval(queries.LINK_BY_ID, link_id, who.user_id)
@@ -339,7 +339,7 @@ def _stats_params(request: web.Request) -> dict[str, str]:
 
 
 async def link_series(request: web.Request) -> web.Response:
-    link_id = await _owned_link(request)
+    link_id = await owned_link(request)
     return await request.app[ANALYTICS].relay(
         caller(request), f"/internal/stats/links/{link_id}/series", _stats_params(request)
     )
@@ -347,7 +347,7 @@ async def link_series(request: web.Request) -> web.Response:
 
 async def link_export(request: web.Request) -> web.Response:
     require_feature(caller(request), "export", "exporting statistics")
-    link_id = await _owned_link(request)
+    link_id = await owned_link(request)
     params = _stats_params(request)
     params.pop("interval", None)
     return await request.app[ANALYTICS].relay(
