@@ -8,8 +8,9 @@ send's deadline: if the process dies mid-send, the row comes due again
 outcome is written in batches: delivered, retried at ``now + backoff``
 (exponential from ``WEBHOOK_RETRY_BASE`` to ``WEBHOOK_RETRY_MAX``, with jitter),
 or given up once the delivery is older than ``WEBHOOK_RETRY_WINDOW``. An
-endpoint failing for the whole window is disabled with the reason, and what it
-was still owed is abandoned.
+endpoint failing for the whole window (its failure streak, from the first
+failure after a success, is that long, or a delivery is given up with no success
+since) is disabled with the reason, and what it was still owed is abandoned.
 
 Fairness: at most ``WEBHOOK_ENDPOINT_CONCURRENCY`` requests per endpoint are in
 flight in a process (the claim query itself leaves the rest of a busy
@@ -150,8 +151,11 @@ async def record(pool: asyncpg.Pool, settings: Settings, batch: list[Attempt]) -
                 sorted({a.endpoint_id for a in failed} - succeeded),
                 window,
             )
+            # Disabled when the failure streak is as long as the window, or when a
+            # delivery that failed for the whole window is given up mid-streak.
+            gave_up = {a.endpoint_id for a in expired}
             for row in streaks:
-                if row["expired"]:
+                if row["expired"] or row["id"] in gave_up:
                     await disable(conn, row["id"], disabled_reason(settings, last_error[row["id"]]))
 
 

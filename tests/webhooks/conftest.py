@@ -45,7 +45,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """An HTTP server standing in for users' endpoints: records every request."""
+    """An HTTP server standing in for users' endpoints: records every request as it
+    arrives (before any delay it was told to take)."""
 
     base: str = ""
     received: list[Received] = field(default_factory=list)
@@ -67,10 +68,10 @@ class Receiver:
         n = self.counts.get(path, 0)
         self.counts[path] = n + 1
         behaviour = self.behaviours.get(path, {})
+        self.received.append(Received(path, dict(request.headers), body, time.time()))
         delay = _nth(behaviour.get("delay", 0), n)
         if delay:
             await asyncio.sleep(delay)
-        self.received.append(Received(path, dict(request.headers), body, time.time()))
         status = _nth(behaviour.get("status", 200), n)
         headers = {"Location": behaviour["location"]} if "location" in behaviour else None
         return web.Response(status=status, text="ok", headers=headers)
