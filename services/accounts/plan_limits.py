@@ -33,6 +33,8 @@ FEATURES: Final[dict[str, bool]] = {
     "webhooks": True,
 }
 MAX_NUMBER: Final = 2_000_000_000
+# The seed's Starter counts for these even where the feature is off; every other count is 0.
+_NEW_PLAN_COUNTS: Final = {"overlay": 10, "pixels": 10}
 
 
 def _flag(enabled: bool, count: int | None = None) -> dict[str, str]:
@@ -42,37 +44,54 @@ def _flag(enabled: bool, count: int | None = None) -> dict[str, str]:
     return entry
 
 
-# The most restrictive published plan (Starter): what a new plan starts from.
-DEFAULT_LIMITS: Final[dict[str, Any]] = {
+# What ``POST /api/plan/add`` starts from: the most restrictive published plan
+# (Starter), every feature off.
+NEW_PLAN_LIMITS: Final[dict[str, Any]] = {
     "links": 10,
     "clicks": 1000,
     "retention": 7,
-    "custom": _flag(False),
-    "team": _flag(False, 0),
-    "splash": _flag(False, 0),
-    "overlay": _flag(False, 10),
-    "pixels": _flag(False, 10),
-    "domain": _flag(False, 0),
-    "multiple": _flag(False),
-    "alias": _flag(False),
-    "device": _flag(False),
-    "geo": _flag(False),
-    "bundle": _flag(False),
-    "parameters": _flag(False),
-    "export": _flag(False),
-    "api": _flag(False),
-    "webhooks": _flag(False, 0),
+    **{
+        name: _flag(False, _NEW_PLAN_COUNTS.get(name, 0) if counted else None)
+        for name, counted in FEATURES.items()
+    },
+}
+
+# The default plan of a self-hosted install (migration 0004): every feature on,
+# no quota anywhere (0 = unlimited). Built from FEATURES, so a feature added
+# there is on in it too.
+ALL_FEATURES_LIMITS: Final[dict[str, Any]] = {
+    **dict.fromkeys(NUMBERS, 0),
+    **{name: _flag(True, 0 if counted else None) for name, counted in FEATURES.items()},
 }
 
 
+def unrestricted(stored: Mapping[str, Any]) -> bool:
+    """Whether a plan limits nothing: every number 0 (unlimited), every feature it
+    names on with no count. Such a plan gets features added since it was stored
+    switched on as well; any other plan gets them off."""
+    if any(str(stored.get(name)) != "0" for name in NUMBERS):
+        return False
+    for name in FEATURES:
+        entry = stored.get(name)
+        if entry is None:
+            continue
+        if not isinstance(entry, Mapping) or str(entry.get("enabled")) != "1":
+            return False
+        if str(entry.get("count", "0")) != "0":
+            return False
+    return True
+
+
 def canonical(stored: Mapping[str, Any]) -> dict[str, Any]:
-    """The limits in the published key order, with any missing entry at its default."""
+    """The limits in the published key order, with any missing entry filled in:
+    on for an :func:`unrestricted` plan, else at the new-plan default."""
+    defaults = ALL_FEATURES_LIMITS if unrestricted(stored) else NEW_PLAN_LIMITS
     out: dict[str, Any] = {}
     for name in NUMBERS:
-        out[name] = int(stored.get(name, DEFAULT_LIMITS[name]))
+        out[name] = int(stored.get(name, defaults[name]))
     for name, counted in FEATURES.items():
         entry = stored.get(name)
-        default = DEFAULT_LIMITS[name]
+        default = defaults[name]
         if not isinstance(entry, Mapping):
             entry = default
         flag = {"enabled": str(entry.get("enabled", default["enabled"]))}

@@ -14,7 +14,7 @@ from aiohttp import web
 from services.accounts import queries
 from services.accounts.access import admin
 from services.accounts.notices import announce, invalidate, plan_changed
-from services.accounts.plan_limits import DEFAULT_LIMITS, canonical, parse_limits
+from services.accounts.plan_limits import NEW_PLAN_LIMITS, canonical, parse_limits
 from services.accounts.rows import Row
 from shared import outbox
 from shared.appkeys import PG_POOL, SETTINGS
@@ -115,7 +115,7 @@ def _plan_values(body: Body, current: Row | None) -> list[Any]:
     """Column values in the order of INSERT_PLAN (UPDATE_PLAN after its id)."""
     name = body.text("name", required=current is None, max_length=64, allow_empty=False)
     free = body.boolean("free")
-    limits = DEFAULT_LIMITS if current is None else current["limits"]
+    limits = NEW_PLAN_LIMITS if current is None else current["limits"]
     if body.has("limits"):
         limits = parse_limits(body.raw("limits"), limits)
     prices = _parse_prices(body, current)

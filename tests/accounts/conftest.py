@@ -4,9 +4,11 @@ client, real users created through its API, and a tap on the events exchange."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -103,6 +105,39 @@ class AccountsApi:
 
 StartAccounts = Callable[..., Awaitable[AccountsApi]]
 
+PLANS_DOC = Path(__file__).resolve().parents[2] / "docs" / "plans.md"
+
+
+def documented_sample_plans() -> dict[str, dict[str, Any]]:
+    """The seed's sample plans as docs/plans.md gives them for ``POST /api/plan/add``."""
+    bodies = [
+        orjson.loads(block)
+        for block in re.findall(r"```json\n(.*?)```", PLANS_DOC.read_text(), re.S)
+    ]
+    return {body["name"]: body for body in bodies}
+
+
+@dataclass(frozen=True)
+class SamplePlans:
+    """Ids of this test's copies of the seed's Starter (free) and Business plans."""
+
+    starter: int
+    business: int
+
+
+async def add_sample_plans(api: AccountsApi) -> SamplePlans:
+    """The documented sample plans, added as an admin would (names made unique:
+    plan names are, and the test database is shared by the run)."""
+    tag = secrets.token_hex(4)
+    ids: dict[str, int] = {}
+    for name, body in documented_sample_plans().items():
+        got = await api.call(
+            "POST", "/api/plan/add", principals.admin(), {**body, "name": f"{name} {tag}"}
+        )
+        assert got.status == 200, got.body
+        ids[name] = got.body["id"]
+    return SamplePlans(starter=ids["Starter"], business=ids["Business"])
+
 
 @pytest.fixture
 async def start_accounts(serve_app: ServeApp, settings: Settings) -> StartAccounts:
@@ -113,6 +148,11 @@ async def start_accounts(serve_app: ServeApp, settings: Settings) -> StartAccoun
 @pytest.fixture
 async def api(start_accounts: StartAccounts) -> AccountsApi:
     return await start_accounts()
+
+
+@pytest.fixture
+async def plans(api: AccountsApi) -> SamplePlans:
+    return await add_sample_plans(api)
 
 
 class EventTap:

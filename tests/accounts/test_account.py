@@ -9,7 +9,7 @@ import asyncpg
 
 from services.accounts.credentials import sha256_hex
 from shared.passwords import verify_password
-from tests.accounts.conftest import AccountsApi, EventTap
+from tests.accounts.conftest import AccountsApi, EventTap, SamplePlans
 from tests.support import principals
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -32,8 +32,8 @@ async def test_get_account_has_the_published_shape(api: AccountsApi) -> None:
     assert DATE_RE.match(data["registered"])
 
 
-async def test_paid_user_is_pro_with_expiry(api: AccountsApi) -> None:
-    _, who = await api.new_principal(planid=2, expiration="2099-01-02 03:04:05")
+async def test_paid_user_is_pro_with_expiry(api: AccountsApi, plans: SamplePlans) -> None:
+    _, who = await api.new_principal(planid=plans.business, expiration="2099-01-02 03:04:05")
     data = (await api.call("GET", "/api/account", who)).body["data"]
     assert data["status"] == "pro"
     assert data["expires"] == "2099-01-02 03:04:05"

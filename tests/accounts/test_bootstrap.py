@@ -17,7 +17,7 @@ from shared.passwords import verify_password
 from shared.settings import Settings
 from tests.accounts.conftest import EventTap, StartAccounts
 from tests.support.cleanup import drop_database
-from tests.support.principals import STARTER_LIMITS
+from tests.support.principals import UNLIMITED_LIMITS
 from tests.support.service_client import closed_port
 from tests.support.system import ROOT, settings_env
 
@@ -54,11 +54,13 @@ async def test_creates_one_admin_then_nothing(
     api = await start_accounts(database_url=empty_db.database_url)
     resolved = (await api.resolve(creds.api_key)).body
     assert (resolved["user_id"], resolved["role"]) == (creds.user_id, "admin")
+    # the install's one plan, every feature on with no quota
+    assert resolved["limits"] == UNLIMITED_LIMITS
     event = await events.wait_for("plan.changed", user_id=creds.user_id)
     assert event["payload"] == {
         "plan_id": 1,
         "user_id": creds.user_id,
-        "limits": STARTER_LIMITS,
+        "limits": UNLIMITED_LIMITS,
         "role": "admin",  # the worker never limits an admin's clicks
     }
 

@@ -10,45 +10,44 @@ import asyncpg
 
 from services.accounts.plans import add_months
 from shared.dates import format_datetime, parse_datetime
-from tests.accounts.conftest import AccountsApi, EventTap
+from tests.accounts.conftest import AccountsApi, EventTap, SamplePlans
 from tests.support import principals
-from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS
-
-PUBLISHED_BUSINESS = {
-    "id": 2,
-    "name": "Business",
-    "free": False,
-    "prices": {"monthly": 9.99, "yearly": 99.99, "lifetime": 999.99},
-    "limits": BUSINESS_LIMITS,
-}
-PUBLISHED_STARTER = {
-    "id": 1,
-    "name": "Starter",
-    "free": True,
-    "prices": None,
-    "limits": STARTER_LIMITS,
-}
+from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS, UNLIMITED_LIMITS
 
 
-async def test_list_plans_has_the_published_plans(api: AccountsApi) -> None:
+async def test_the_documented_sample_plans_are_the_published_ones(
+    api: AccountsApi, plans: SamplePlans
+) -> None:
+    """docs/plans.md's JSON, posted as it stands, makes the seed's Starter and Business."""
     got = await api.call("GET", "/api/plans", principals.admin())
     assert got.status == 200
     assert got.body["error"] == 0
     by_id = {p["id"]: p for p in got.body["data"]}
-    assert by_id[2] == PUBLISHED_BUSINESS
-    assert by_id[1] == PUBLISHED_STARTER
-    assert list(by_id[2]) == ["id", "name", "free", "prices", "limits"]
-    assert list(by_id[2]["limits"]) == list(BUSINESS_LIMITS)  # the published key order
+    assert by_id[plans.business]["name"].startswith("Business ")
+    assert {k: v for k, v in by_id[plans.business].items() if k != "name"} == {
+        "id": plans.business,
+        "free": False,
+        "prices": {"monthly": 9.99, "yearly": 99.99, "lifetime": 999.99},
+        "limits": BUSINESS_LIMITS,
+    }
+    assert {k: v for k, v in by_id[plans.starter].items() if k != "name"} == {
+        "id": plans.starter,
+        "free": True,
+        "prices": None,
+        "limits": STARTER_LIMITS,
+    }
+    assert list(by_id[plans.business]) == ["id", "name", "free", "prices", "limits"]
+    assert list(by_id[plans.business]["limits"]) == list(BUSINESS_LIMITS)  # published order
 
 
-async def test_plan_endpoints_are_admin_only(api: AccountsApi) -> None:
-    _, who = await api.new_principal(planid=2)
+async def test_plan_endpoints_are_admin_only(api: AccountsApi, plans: SamplePlans) -> None:
+    _, who = await api.new_principal(planid=plans.business)
     for method, path, body in (
         ("GET", "/api/plans", None),
         ("GET", "/api/plan/1", None),
         ("POST", "/api/plan/add", {"name": "Mine"}),
         ("PUT", "/api/plan/1/update", {"name": "Mine"}),
-        ("PUT", f"/api/plan/2/user/{who.user_id}", {"type": "lifetime"}),
+        ("PUT", f"/api/plan/{plans.business}/user/{who.user_id}", {"type": "lifetime"}),
     ):
         got = await api.call(method, path, who, body)
         assert got.status == 403, path
@@ -142,7 +141,7 @@ async def test_add_plan_refuses_bad_input_and_stores_nothing(
 
 
 async def test_duplicate_plan_name_is_409(api: AccountsApi) -> None:
-    got = await api.call("POST", "/api/plan/add", principals.admin(), {"name": "business"})
+    got = await api.call("POST", "/api/plan/add", principals.admin(), {"name": "default"})
     assert got.status == 409
     assert got.body == {"error": 1, "message": "A plan with this name already exists."}
 
@@ -177,60 +176,64 @@ async def test_update_plan_invalidates_and_announces(api: AccountsApi, events: E
     assert one.body["data"] == cleared.body["data"]
 
 
-async def test_update_plan_failures(api: AccountsApi, pg_pool: asyncpg.Pool) -> None:
+async def test_update_plan_failures(
+    api: AccountsApi, pg_pool: asyncpg.Pool, plans: SamplePlans
+) -> None:
     admin = principals.admin()
-    before = await pg_pool.fetchrow("SELECT * FROM accounts.plans WHERE id = 2")
+    select = "SELECT * FROM accounts.plans WHERE id = $1"
+    before = await pg_pool.fetchrow(select, plans.business)
     assert (await api.call("PUT", "/api/plan/999999/update", admin, {"name": "X"})).status == 404
     assert (await api.call("GET", "/api/plan/999999", admin)).status == 404
-    dup = await api.call("PUT", "/api/plan/2/update", admin, {"name": "Starter"})
+    path = f"/api/plan/{plans.business}/update"
+    dup = await api.call("PUT", path, admin, {"name": "Default"})
     assert dup.status == 409
-    bad = await api.call("PUT", "/api/plan/2/update", admin, {"limits": {"links": 1.5}})
+    bad = await api.call("PUT", path, admin, {"limits": {"links": 1.5}})
     assert bad.status == 400
-    assert await pg_pool.fetchrow("SELECT * FROM accounts.plans WHERE id = 2") == before
+    assert await pg_pool.fetchrow(select, plans.business) == before
 
 
-async def test_subscribe_monthly_yearly_lifetime(api: AccountsApi, events: EventTap) -> None:
+async def test_subscribe_monthly_yearly_lifetime(
+    api: AccountsApi, events: EventTap, plans: SamplePlans
+) -> None:
     admin = principals.admin()
     user = await api.add_user()
     for kind, months in (("monthly", 1), ("yearly", 12), ("lifetime", None)):
         before = datetime.now(UTC).replace(microsecond=0)
-        got = await api.call("PUT", f"/api/plan/2/user/{user.id}", admin, {"type": kind})
+        path = f"/api/plan/{plans.business}/user/{user.id}"
+        got = await api.call("PUT", path, admin, {"type": kind})
         after = datetime.now(UTC)
         assert got.status == 200
         assert got.body == {"error": 0, "message": "User has been subscribed to this plan."}
         assert got.headers["X-Principal-Invalidate"] == f"user:{user.id}"
         data = (await api.call("GET", f"/api/user/{user.id}", admin)).body["data"]
         assert data["status"] == "pro"
-        assert data["planid"] == 2
+        assert data["planid"] == plans.business
         if months is None:
             assert data["expires"] is None
         else:
             expires = parse_datetime(data["expires"])
             assert expires is not None
             assert add_months(before, months) <= expires <= add_months(after, months)
-    event = await events.wait_for("plan.changed", plan_id=2, user_id=user.id)
+    event = await events.wait_for("plan.changed", plan_id=plans.business, user_id=user.id)
     assert event["payload"]["limits"] == BUSINESS_LIMITS
     assert event["payload"]["role"] == "user"
     assert (await api.resolve(user.apikey)).body["limits"] == BUSINESS_LIMITS
 
 
 async def test_subscribe_with_expiration_and_expiry_means_free(
-    api: AccountsApi, events: EventTap
+    api: AccountsApi, events: EventTap, plans: SamplePlans
 ) -> None:
     admin = principals.admin()
     user = await api.add_user()
     future = format_datetime(datetime.now(UTC) + timedelta(days=3))
-    got = await api.call(
-        "PUT", f"/api/plan/2/user/{user.id}", admin, {"type": "monthly", "expiration": future}
-    )
+    path = f"/api/plan/{plans.business}/user/{user.id}"
+    got = await api.call("PUT", path, admin, {"type": "monthly", "expiration": future})
     assert got.status == 200
     assert (await api.call("GET", f"/api/user/{user.id}", admin)).body["data"]["expires"] == future
-    # the published example's date is in the past: the plan has expired, so the user is free
+    # the published example's date is in the past: the plan has expired, so the user is on
+    # the lowest-numbered free plan (the install's default plan)
     got = await api.call(
-        "PUT",
-        f"/api/plan/2/user/{user.id}",
-        admin,
-        {"type": "monthly", "expiration": "2022-11-06 12:09:45"},
+        "PUT", path, admin, {"type": "monthly", "expiration": "2022-11-06 12:09:45"}
     )
     assert got.status == 200
     data = (await api.call("GET", f"/api/user/{user.id}", admin)).body["data"]
@@ -239,55 +242,71 @@ async def test_subscribe_with_expiration_and_expiry_means_free(
     assert data["expires"] == "2022-11-06 12:09:45"
     resolved = (await api.resolve(user.apikey)).body
     assert resolved["plan_id"] == 1
-    assert resolved["limits"] == STARTER_LIMITS
+    assert resolved["limits"] == UNLIMITED_LIMITS
     await events.wait_for("plan.changed", plan_id=1, user_id=user.id)
     who = await api.principal(user.apikey)
     assert (await api.call("GET", "/api/account", who)).body["data"]["status"] == "free"
 
 
 async def test_subscription_running_out_makes_the_user_free(
-    api: AccountsApi, pg_pool: asyncpg.Pool
+    api: AccountsApi, pg_pool: asyncpg.Pool, plans: SamplePlans
 ) -> None:
-    user = await api.add_user(planid=2, expiration="2099-01-01 00:00:00")
-    assert (await api.resolve(user.apikey)).body["plan_id"] == 2
+    user = await api.add_user(planid=plans.business, expiration="2099-01-01 00:00:00")
+    assert (await api.resolve(user.apikey)).body["plan_id"] == plans.business
     await pg_pool.execute(
         "UPDATE accounts.users SET expires_at = now() - interval '1 second' WHERE id = $1", user.id
     )
     resolved = (await api.resolve(user.apikey)).body
     assert resolved["plan_id"] == 1
-    assert resolved["limits"] == STARTER_LIMITS
+    assert resolved["limits"] == UNLIMITED_LIMITS
 
 
-async def test_subscribe_to_the_free_plan_clears_the_expiry(api: AccountsApi) -> None:
+async def test_subscribe_to_the_free_plan_clears_the_expiry(
+    api: AccountsApi, plans: SamplePlans
+) -> None:
     admin = principals.admin()
-    user = await api.add_user(planid=2, expiration="2099-01-01 00:00:00")
-    got = await api.call("PUT", f"/api/plan/1/user/{user.id}", admin, {"type": "monthly"})
+    user = await api.add_user(planid=plans.business, expiration="2099-01-01 00:00:00")
+    path = f"/api/plan/{plans.starter}/user/{user.id}"
+    got = await api.call("PUT", path, admin, {"type": "monthly"})
     assert got.status == 200
     data = (await api.call("GET", f"/api/user/{user.id}", admin)).body["data"]
-    assert (data["status"], data["planid"], data["expires"]) == ("free", 1, None)
+    assert (data["status"], data["planid"], data["expires"]) == ("free", plans.starter, None)
+    assert (await api.resolve(user.apikey)).body["limits"] == STARTER_LIMITS
 
 
-async def test_subscribe_failures(api: AccountsApi, pg_pool: asyncpg.Pool) -> None:
+async def test_subscribe_failures(
+    api: AccountsApi, pg_pool: asyncpg.Pool, plans: SamplePlans
+) -> None:
     admin = principals.admin()
     user = await api.add_user()
     before = await pg_pool.fetchrow("SELECT * FROM accounts.users WHERE id = $1", user.id)
     for path, body, status, message in (
         (f"/api/plan/999999/user/{user.id}", {"type": "monthly"}, 404, "Plan not found."),
-        ("/api/plan/2/user/999999999999", {"type": "monthly"}, 404, "User not found."),
-        (f"/api/plan/2/user/{user.id}", {}, 400, "The field 'type' is required."),
         (
-            f"/api/plan/2/user/{user.id}",
+            f"/api/plan/{plans.business}/user/999999999999",
+            {"type": "monthly"},
+            404,
+            "User not found.",
+        ),
+        (f"/api/plan/{plans.business}/user/{user.id}", {}, 400, "The field 'type' is required."),
+        (
+            f"/api/plan/{plans.business}/user/{user.id}",
             {"type": "weekly"},
             400,
             "The field 'type' must be one of: monthly, yearly, lifetime.",
         ),
         (
-            f"/api/plan/2/user/{user.id}",
+            f"/api/plan/{plans.business}/user/{user.id}",
             {"type": "monthly", "expiration": "soon"},
             400,
             "The field 'expiration' must be a date as YYYY-MM-DD HH:MM:SS.",
         ),
-        (f"/api/plan/2/user/{user.id}", b"type=monthly", 400, "Malformed JSON body."),
+        (
+            f"/api/plan/{plans.business}/user/{user.id}",
+            b"type=monthly",
+            400,
+            "Malformed JSON body.",
+        ),
     ):
         got = await api.call("PUT", path, admin, body)
         assert got.status == status, (path, body)

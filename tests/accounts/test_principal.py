@@ -6,30 +6,32 @@ import asyncpg
 
 from services.accounts.credentials import sha256_hex
 from shared.identity import ANONYMOUS, SERVICE
-from tests.accounts.conftest import AccountsApi
+from tests.accounts.conftest import AccountsApi, SamplePlans
 from tests.support import principals
-from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS
+from tests.support.principals import BUSINESS_LIMITS, UNLIMITED_LIMITS
 
 
-async def test_valid_key_resolves_to_the_contract_shape(api: AccountsApi) -> None:
-    user = await api.add_user(planid=2)
+async def test_valid_key_resolves_to_the_contract_shape(
+    api: AccountsApi, plans: SamplePlans
+) -> None:
+    user = await api.add_user(planid=plans.business)
     got = await api.resolve(user.apikey)
     assert got.status == 200
     assert got.body == {
         "user_id": user.id,
         "username": user.username,
         "role": "user",
-        "plan_id": 2,
+        "plan_id": plans.business,
         "limits": BUSINESS_LIMITS,
         "expires_at": None,
         "rate": {"capacity": 30, "window": 60},
     }
 
 
-async def test_free_user_gets_starter_limits(api: AccountsApi) -> None:
+async def test_new_user_gets_the_default_plan_with_every_feature(api: AccountsApi) -> None:
     user = await api.add_user()
     got = await api.resolve(user.apikey)
-    assert (got.body["plan_id"], got.body["limits"]) == (1, STARTER_LIMITS)
+    assert (got.body["plan_id"], got.body["limits"]) == (1, UNLIMITED_LIMITS)
 
 
 async def test_unknown_regenerated_expired_and_deleted_keys_are_404(

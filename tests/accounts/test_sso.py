@@ -47,7 +47,7 @@ async def test_link_signs_in_once(api: AccountsApi, pg_pool: asyncpg.Pool) -> No
     page = got.body
     assert f"Signed in as {user.username}" in page
     assert '<html lang="en">' in page
-    assert "Starter (free)" in page
+    assert "Default (free)" in page
     assert "&lt;i&gt;ann&lt;/i&gt;@example.com" in page
     assert "<i>ann</i>" not in page
     assert "<dt>Clicks this month</dt><dd>unavailable</dd>" in page  # analytics is not running
@@ -148,7 +148,7 @@ async def test_page_shows_clicks_from_analytics(
     token = await make_link(api, user.id)
     got = await api.call("GET", f"/internal/sso/{token}", SERVICE)
     assert got.status == 200
-    assert "<dd>1,234 of 1,000 tracked clicks</dd>" in got.body
+    assert "<dd>1,234 of unlimited tracked clicks</dd>" in got.body
     assert seen == ["service"]
 
 

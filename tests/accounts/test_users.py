@@ -8,9 +8,9 @@ import asyncpg
 
 from services.accounts.credentials import sha256_hex
 from shared.passwords import verify_password
-from tests.accounts.conftest import AccountsApi, EventTap
+from tests.accounts.conftest import AccountsApi, EventTap, SamplePlans
 from tests.support import principals
-from tests.support.principals import STARTER_LIMITS
+from tests.support.principals import UNLIMITED_LIMITS
 
 USER_KEYS = [
     "id",
@@ -55,21 +55,23 @@ async def test_add_user_answers_the_key_once_and_stores_its_hash(
     # the admin's listing shows only the prefix
     listed = await api.call("GET", f"/api/user/{data['id']}", principals.admin())
     assert listed.body["data"]["apikey"] == key[:8]
+    # no planid: the install's default plan, every feature on and no quota
+    assert (await api.resolve(key)).body["limits"] == UNLIMITED_LIMITS
     # analytics learns the new user's plan
     event = await events.wait_for("plan.changed", user_id=data["id"])
     assert event["payload"] == {
         "plan_id": 1,
         "user_id": data["id"],
-        "limits": STARTER_LIMITS,
+        "limits": UNLIMITED_LIMITS,
         "role": "user",
     }
 
 
-async def test_add_user_with_a_paid_plan(api: AccountsApi) -> None:
-    user = await api.add_user(planid=2, expiration="2099-11-20 11:00:00")
+async def test_add_user_with_a_paid_plan(api: AccountsApi, plans: SamplePlans) -> None:
+    user = await api.add_user(planid=plans.business, expiration="2099-11-20 11:00:00")
     data = (await api.call("GET", f"/api/user/{user.id}", principals.admin())).body["data"]
     assert data["status"] == "pro"
-    assert data["planid"] == 2
+    assert data["planid"] == plans.business
     assert data["expires"] == "2099-11-20 11:00:00"
 
 
@@ -116,11 +118,11 @@ async def test_add_user_failures_store_nothing(api: AccountsApi, pg_pool: asyncp
     )
 
 
-async def test_list_users_with_filters(api: AccountsApi) -> None:
+async def test_list_users_with_filters(api: AccountsApi, plans: SamplePlans) -> None:
     admin = principals.admin()
     tag = secrets.token_hex(4)
     free = await api.add_user(email=f"free-{tag}@example.com")
-    pro = await api.add_user(email=f"pro-{tag}@example.com", planid=2)
+    pro = await api.add_user(email=f"pro-{tag}@example.com", planid=plans.business)
     got = await api.call("GET", f"/api/users?email={tag}", admin)
     assert got.status == 200
     assert got.body["error"] == 0
@@ -128,7 +130,7 @@ async def test_list_users_with_filters(api: AccountsApi) -> None:
     assert [u["id"] for u in listed] == [pro.id, free.id]  # newest first
     assert all(list(u) == USER_KEYS for u in listed)
     assert listed[0]["status"] == "pro"
-    assert listed[0]["planid"] == 2
+    assert listed[0]["planid"] == plans.business
     assert listed[1]["status"] == "free"
     assert listed[1]["apikey"] == free.apikey[:8]
     only_free = (await api.call("GET", f"/api/users?filter=free&email={tag}", admin)).body["data"]

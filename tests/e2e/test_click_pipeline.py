@@ -65,7 +65,7 @@ async def test_create_click_and_read_stats(system: RunningSystem, admin_key: str
     api = system.gateway_url + "/api"
     tag = secrets.token_hex(4)
     async with aiohttp.ClientSession() as http:
-        key = await add_user(http, api, admin_key, f"clk{tag}", 2)
+        key = await add_user(http, api, admin_key, f"clk{tag}", 1)  # the default plan
 
         status, body, _ = await call(
             http,
