@@ -136,3 +136,19 @@ def test_compose_publishes_only_the_proxy_that_the_processes_trust() -> None:
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
     for name in ("gateway", "edge"):
         assert services[name]["environment"]["TRUSTED_PROXY_HOPS"] == "1"
+
+
+def test_kubernetes_probes_never_restart_or_unroute_pods_for_a_dependency() -> None:
+    """Readiness is /ready (can serve), liveness /health (the process answers), each
+    on a port the container declares; liveness tolerates a minute of silence."""
+    for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc or doc["kind"] != "Deployment":
+                continue
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            ports = {p["containerPort"] for p in container["ports"]}
+            ready, live = container["readinessProbe"], container["livenessProbe"]
+            assert ready["httpGet"]["path"] == "/ready", doc["metadata"]["name"]
+            assert live["httpGet"]["path"] == "/health", doc["metadata"]["name"]
+            assert {ready["httpGet"]["port"], live["httpGet"]["port"]} <= ports
+            assert live["periodSeconds"] * live["failureThreshold"] >= 60
