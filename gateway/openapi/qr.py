@@ -234,7 +234,9 @@ PATHS: Final[dict[str, Any]] = {
             tag=QR_TAG,
             operation_id="addQrCode",
             description=(
-                "Everything is checked before anything is stored. `link` answers the image URL."
+                "Everything is checked before anything is stored. `link` answers the image URL. "
+                "A dynamic (`link`) code is a redirector: it takes one of the plan's `links` "
+                "(403 when they are all taken); static codes take none."
             ),
             body=json_body(
                 obj(
@@ -252,7 +254,7 @@ PATHS: Final[dict[str, Any]] = {
                     example={"error": 0, "id": 3, "link": "https://sho.rt/qr/a58f79"},
                 )
             },
-            errors=(400,),
+            errors=(400, 403),
         )
     },
     "/api/qr/{id}/update": {

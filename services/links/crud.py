@@ -90,6 +90,11 @@ class Resource:
     items_key: str = ""  # default <name>s
     feature: str | None = None  # plan flag needed to add one
     quota: str | None = None  # plan count limiting how many one may have
+    # What counts against that quota when it is not this table (e.g. QR codes count
+    # their backing links, under the ``links`` quota), and which new objects count
+    # (default: all): a (count SQL of owner $1, label) pair and a test of the values.
+    quota_count: tuple[str, str] | None = None
+    counts_toward_quota: Callable[[Mapping[str, Any]], bool] | None = None
     read_columns: tuple[str, ...] = ("created_at",)  # selected besides id, owner_id, columns
     unlisted: tuple[str, ...] = ()  # large columns the list does not read
     present: Presenter | None = None  # list items; default: serialize each row
@@ -167,8 +172,11 @@ class Resource:
         values = await self.parse(body, ParseContext(request, who, settings, None))
         effects = Effects()
         async with request.app[PG_POOL].acquire() as conn, conn.transaction():
-            if self.quota is not None:
-                await check_quota(conn, who, self.quota, self.sql.count, self.label)
+            if self.quota is not None and (
+                self.counts_toward_quota is None or self.counts_toward_quota(values)
+            ):
+                count_sql, label = self.quota_count or (self.sql.count, self.label)
+                await check_quota(conn, who, self.quota, count_sql, label)
             try:
                 row = await conn.fetchrow(
                     self.sql.insert, who.user_id, *(values.get(c) for c in self.columns)

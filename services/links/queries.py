@@ -102,7 +102,9 @@ RETURNING l.id, l.owner_id, l.alias, l.campaign_id,
           coalesce((SELECT d.host FROM domains d WHERE d.id = l.domain_id), '_') AS host
 """
 
-COUNT_OWNER_LINKS: Final = "SELECT count(*) FROM links WHERE owner_id = $1 AND qr_id IS NULL"
+# What the plan's ``links`` quota counts: every redirector, the links a dynamic
+# QR code is backed by included (taken under the same per-owner lock).
+COUNT_OWNER_LINKS: Final = "SELECT count(*) FROM links WHERE owner_id = $1"
 
 SET_FETCHED_TITLE: Final = "UPDATE links SET title = $2 WHERE id = $1 AND title IS NULL"
 

@@ -3,6 +3,7 @@ the hidden backing link of dynamic codes, and what changes for the edge."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -462,7 +463,7 @@ async def test_a_dynamic_code_gets_a_hidden_backing_link_and_a_snapshot(
 async def test_the_backing_link_is_invisible_to_the_links_api(
     qr_api: LinksApi, pg_pool: asyncpg.Pool
 ) -> None:
-    limits = {**principals.UNLIMITED_LIMITS, "links": 1}
+    limits = {**principals.UNLIMITED_LIMITS, "links": 2}
     alice = principals.user(limits)
     added, _, link = await add_dynamic(qr_api, pg_pool, alice, "https://example.com/qr")
 
@@ -485,7 +486,7 @@ async def test_the_backing_link_is_invisible_to_the_links_api(
     after = await backing_link(pg_pool, added["id"])
     assert after == link
 
-    # The plan's single link is still free: the QR code's link does not count.
+    # The code takes one of the plan's two links (a redirector like any other).
     await qr_api.add(alice, url="https://example.com/one")
     status, body = await qr_api.call(
         "POST", "/api/url/add", alice, {"url": "https://example.com/2"}
@@ -493,6 +494,66 @@ async def test_the_backing_link_is_invisible_to_the_links_api(
     assert status == 403
     status, body = await qr_api.call("GET", "/api/urls", alice)
     assert body["data"]["result"] == 1
+
+
+LINK_QUOTA_REFUSAL = "You have reached your plan's limit of 3 links (the 'links' limit)."
+
+
+async def qr_and_link_counts(pg_pool: asyncpg.Pool, who: Principal) -> tuple[int, int]:
+    row = await pg_pool.fetchrow(
+        "SELECT (SELECT count(*) FROM links.qr_codes WHERE owner_id = $1) AS qrs, "
+        "(SELECT count(*) FROM links.links WHERE owner_id = $1) AS links",
+        who.user_id,
+    )
+    assert row is not None
+    return row["qrs"], row["links"]
+
+
+async def test_dynamic_codes_count_against_the_link_quota(
+    qr_api: LinksApi, pg_pool: asyncpg.Pool
+) -> None:
+    alice = principals.user({**principals.UNLIMITED_LIMITS, "links": 3})
+    await add_dynamic(qr_api, pg_pool, alice, "https://example.com/a")
+    await add_dynamic(qr_api, pg_pool, alice, "https://example.com/b")
+    await qr_api.add(alice, url="https://example.com/c")
+    # The plan's three links are taken: by two codes and a link.
+    message = await qr_api.refused(alice, "url", {"url": "https://example.com/d"}, 403)
+    assert message == LINK_QUOTA_REFUSAL
+    body = {"type": "link", "data": "https://example.com/e"}
+    assert await qr_api.refused(alice, "qr", body, 403) == LINK_QUOTA_REFUSAL
+    assert await qr_and_link_counts(pg_pool, alice) == (2, 3)
+    # A static code redirects nobody: it takes no link.
+    await qr_api.added(alice, "qr", type="text", data="just text")
+    assert await qr_and_link_counts(pg_pool, alice) == (3, 3)
+
+
+async def test_the_link_quota_holds_under_concurrent_codes_and_links(
+    start_qr_api: StartLinks, pg_pool: asyncpg.Pool
+) -> None:
+    replicas = [await start_qr_api(), await start_qr_api()]
+    alice = principals.user({**principals.UNLIMITED_LIMITS, "links": 3})
+    adds = [
+        ("qr", {"type": "link", "data": f"https://example.com/q{i}"})
+        if i % 2
+        else ("url", {"url": f"https://example.com/l{i}"})
+        for i in range(12)
+    ]
+    results = await asyncio.gather(
+        *(
+            replicas[i % 2].call("POST", f"/api/{kind}/add", alice, body)
+            for i, (kind, body) in enumerate(adds)
+        )
+    )
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] * 3 + [403] * 9
+    assert all(body["message"] == LINK_QUOTA_REFUSAL for status, body in results if status == 403)
+    qrs, links = await qr_and_link_counts(pg_pool, alice)
+    assert links == 3
+    assert qrs == sum(
+        1
+        for (kind, _), (status, _) in zip(adds, results, strict=True)
+        if kind == "qr" and status == 200
+    )
 
 
 async def test_the_alias_of_a_code_cannot_be_taken_by_a_link(

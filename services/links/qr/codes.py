@@ -251,4 +251,8 @@ QR_CODES = Resource(
     deleted_message="QR Code has been deleted successfully.",
     on_saved=qr_saved,
     on_delete=qr_deleting,
+    # A dynamic code is a redirector like any link: it takes one of the plan's links.
+    quota="links",
+    quota_count=(queries.COUNT_OWNER_LINKS, "links"),
+    counts_toward_quota=lambda values: values["type"] == DYNAMIC_TYPE,
 )
