@@ -244,3 +244,116 @@ PATHS.update(
         },
     }
 )
+
+_STATS_RANGE: Final = (
+    query("from", "Start, `YYYY-MM-DD[ HH:MM:SS]` UTC; default: one span before `to`."),
+    query("to", "End; default: now."),
+)
+_GROUP_TOTALS: Final = {
+    "links": {"type": "integer"},
+    "clicks": {"type": "integer"},
+    "uniqueClicks": {"type": "integer"},
+    "botClicks": {"type": "integer"},
+}
+_ACCOUNT_STATS_EXAMPLE: Final = {
+    "error": 0,
+    "from": "2026-11-01 00:00:00",
+    "to": "2026-11-03 00:00:00",
+    "interval": "day",
+    "clicks": 42,
+    "uniqueClicks": 30,
+    "botClicks": 3,
+    "series": [
+        {"date": "2026-11-01 00:00:00", "clicks": 12, "uniqueClicks": 9},
+        {"date": "2026-11-02 00:00:00", "clicks": 30, "uniqueClicks": 21},
+    ],
+    "topCountries": {"Canada": 20, "France": 12},
+    "topReferrers": {"news.example.com": 15},
+    "topBrowsers": {"Firefox": 18},
+    "topOs": {"Windows": 20},
+    "socialCount": {"facebook": 3, "twitter": 1, "instagram": 0, "linkedin": 0, "google": 5},
+}
+
+PATHS.update(
+    {
+        "/api/urls/stats": {
+            "get": operation(
+                "Account stats: all your links, or those of a tag, domain or campaign",
+                tag=VOLUME_TAG,
+                operation_id="accountStats",
+                description=(
+                    "The shape of a link's `stats`: totals, one point per bucket, breakdowns. "
+                    "Filters combine."
+                ),
+                parameters=[
+                    *_STATS_RANGE,
+                    query("interval", "Bucket size.", {"enum": ["hour", "day", "month"]}),
+                    query("tag", "Only links with this tag."),
+                    query("domain", "Only links on this domain (`_`: the default domain)."),
+                    query("campaign", "Only links in this campaign (id).", {"type": "integer"}),
+                ],
+                responses={
+                    "200": answer(
+                        success(
+                            {
+                                "clicks": {"type": "integer"},
+                                "uniqueClicks": {"type": "integer"},
+                                "botClicks": {"type": "integer"},
+                                "series": {"type": "array"},
+                            },
+                            required=["clicks", "uniqueClicks", "botClicks", "series"],
+                        ),
+                        example=_ACCOUNT_STATS_EXAMPLE,
+                    )
+                },
+                errors=(400, 503),
+            )
+        },
+        "/api/urls/stats/{by}": {
+            "get": operation(
+                "Account stats per tag, per domain or per campaign",
+                tag=VOLUME_TAG,
+                operation_id="groupedStats",
+                description=(
+                    "Totals over the range for each of your tags, domains (`_`: the default "
+                    "one) or campaigns, most clicked first."
+                ),
+                parameters=[
+                    {
+                        "name": "by",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"enum": ["tags", "domains", "campaigns"]},
+                    },
+                    *_STATS_RANGE,
+                ],
+                responses={
+                    "200": answer(
+                        success(
+                            {
+                                "tags": {"type": "array", "items": obj(_GROUP_TOTALS)},
+                                "domains": {"type": "array", "items": obj(_GROUP_TOTALS)},
+                                "campaigns": {"type": "array", "items": obj(_GROUP_TOTALS)},
+                            }
+                        ),
+                        example={
+                            "error": 0,
+                            "from": "2026-10-04 00:00:00",
+                            "to": "2026-11-03 00:00:00",
+                            "tags": [
+                                {
+                                    "tag": "spring",
+                                    "links": 2,
+                                    "clicks": 3,
+                                    "uniqueClicks": 3,
+                                    "botClicks": 0,
+                                }
+                            ],
+                        },
+                    )
+                },
+                errors=(400, 404, 503),
+            )
+        },
+    }
+)

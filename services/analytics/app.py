@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.analytics import click_export
+from services.analytics import account_stats, click_export
 from services.analytics.db import postgres_ctx
 from services.analytics.handlers import routes
 from shared.dependencies import DEPENDENCY_CHECKS
@@ -19,5 +19,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(postgres_ctx(lambda _: "analytics-api", by_key=True))
     app[DEPENDENCY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1]}
     app.router.add_routes(routes)
-    app.router.add_routes(click_export.ROUTES)
+    app.router.add_routes(click_export.ROUTES + account_stats.ROUTES)
     return app

@@ -309,3 +309,44 @@ SELECT occurred_at, link_id, source, qr_id, campaign_id, ip_prefix, country, cit
    AND occurred_at >= $3 AND occurred_at < $4
  ORDER BY owner_id, link_id, occurred_at
 """
+
+# --- account-level stats (account_stats.py) ------------------------------------
+
+# The owner's links ($2: only these ids, or NULL for all), then their rollups:
+# one primary-key range per link, whatever the owner's number of clicks.
+_OWNED: Final = """
+WITH mine AS (
+    SELECT link_id FROM link_totals
+     WHERE owner_id = $1 AND ($2::bigint[] IS NULL OR link_id = any($2::bigint[]))
+)
+"""
+ACCOUNT_SERIES: Final = (
+    _OWNED
+    + """
+SELECT date_trunc($3, h.hour, 'UTC') AS bucket,
+       sum(h.clicks)::bigint AS clicks, sum(h.unique_clicks)::bigint AS unique_clicks,
+       sum(h.bot_clicks)::bigint AS bot_clicks
+  FROM mine JOIN link_hourly h ON h.link_id = mine.link_id AND h.hour >= $4 AND h.hour < $5
+ GROUP BY 1 ORDER BY 1
+"""
+)
+ACCOUNT_RANGE_DIMS: Final = (
+    _OWNED
+    + """
+SELECT x.dim, x.value, sum(x.clicks)::bigint AS clicks
+  FROM mine JOIN link_daily_dims x ON x.link_id = mine.link_id AND x.day >= $3 AND x.day < $4
+ GROUP BY x.dim, x.value
+"""
+)
+# Totals per group ($2 keys and $3 link ids, pairwise) over [$4, $5).
+GROUP_TOTALS: Final = """
+WITH g AS (
+    SELECT g.key, g.link_id FROM unnest($2::text[], $3::bigint[]) AS g(key, link_id)
+      JOIN link_totals t ON t.link_id = g.link_id AND t.owner_id = $1
+)
+SELECT g.key, coalesce(sum(h.clicks), 0)::bigint AS clicks,
+       coalesce(sum(h.unique_clicks), 0)::bigint AS unique_clicks,
+       coalesce(sum(h.bot_clicks), 0)::bigint AS bot_clicks
+  FROM g JOIN link_hourly h ON h.link_id = g.link_id AND h.hour >= $4 AND h.hour < $5
+ GROUP BY g.key
+"""

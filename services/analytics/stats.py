@@ -132,6 +132,12 @@ async def link_series(conn: Conn, link_id: int, owner_id: int, span: Range) -> d
         rows = await conn.fetch(queries.SERIES, link_id, span.interval, span.start, span.end)
         first_day, end_day = span.days
         dim_rows = await conn.fetch(queries.RANGE_DIMS, link_id, first_day, end_day)
+    return series_answer(span, rows, dim_rows)
+
+
+def series_answer(span: Range, rows: Iterable[Any], dim_rows: Iterable[Any]) -> dict[str, Any]:
+    """The series body from rows of (bucket, clicks, unique_clicks, bot_clicks) and of
+    (dim, value, clicks): every bucket of ``span``, the totals and the breakdowns."""
     found: Mapping[datetime, Any] = {r["bucket"].astimezone(UTC): r for r in rows}
     series = []
     clicks = unique = bots = 0

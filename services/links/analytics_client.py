@@ -157,3 +157,27 @@ class AnalyticsClient:
                 "Content-Disposition", 'attachment; filename="stats.csv"'
             )
         return web.Response(body=raw, status=status, headers=headers)
+
+    async def post_json(
+        self, who: Principal, path: str, params: Mapping[str, str], body: Any
+    ) -> dict[str, Any]:
+        """A stats request that is the whole answer: analytics' JSON object, its own
+        refusal (4xx) raised as such, a 503/502 when it is down or failing."""
+        try:
+            status, _, raw = await self._call(
+                who, "POST", path, params=params, body=body, deadline=self.settings.upstream_timeout
+            )
+        except AnalyticsUnavailable as exc:
+            log.warning("analytics unavailable: %s", exc)
+            raise ApiError(
+                503, "Statistics are unavailable right now. Please retry later."
+            ) from exc
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        if status >= 500 or not isinstance(data, dict):
+            raise ApiError(502, "The statistics service failed. Please retry later.")
+        if status != 200:
+            raise ApiError(status, str(data.get("message") or "Bad request."))
+        return data
