@@ -1,6 +1,8 @@
 """``make run``: check the backing services, migrate, bootstrap an admin on an
 empty database, then run every process in the foreground with one merged log
-stream. Ctrl-C stops them all cleanly."""
+stream. A process that exits is restarted with backoff (deploy/supervisor.py);
+``WORKERS=N`` and ``EDGES=N`` start several workers and edges. Ctrl-C stops
+them all cleanly."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from urllib.parse import urlsplit
 
 from deploy.processes import ProcessSpec, available
+from deploy.supervisor import Child, Supervisor
 from shared.migrations import migrate_all
 from shared.settings import Settings
 
@@ -28,7 +32,6 @@ OPS_PORTS = {
 # local can publish a TXT record); the environment can still turn it on.
 LOCAL_DEFAULTS = {**OPS_PORTS, "DOMAIN_VERIFICATION": "off"}
 COLOURS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[37m")
-RESET = "\033[0m"
 
 HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
@@ -68,27 +71,51 @@ def check_backing_services(settings: Settings) -> list[str]:
     return problems
 
 
-async def pump(name: str, colour: str, stream: asyncio.StreamReader) -> None:
-    width = 9
-    while line := await stream.readline():
-        text = line.decode(errors="replace").rstrip("\n")
-        sys.stdout.write(f"{colour}{name:<{width}}|{RESET} {text}\n")
-        sys.stdout.flush()
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
-async def start(spec: ProcessSpec, colour: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        spec.module,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=env,
-        start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
-    )
-    assert proc.stdout is not None
-    asyncio.get_running_loop().create_task(pump(spec.name, colour, proc.stdout))
-    return proc
+# Processes that may run several times on one host (``WORKERS=2 EDGES=2 make run``):
+# the environment variable that says how many, and the ops port each copy needs of
+# its own. Edges share their public port (SO_REUSEPORT: the kernel spreads the
+# connections); a worker has no other port.
+REPLICAS = {"worker": ("WORKERS", "WORKER_METRICS_PORT"), "edge": ("EDGES", "EDGE_OPS_PORT")}
+
+
+def replicas(spec: ProcessSpec, env: Mapping[str, str]) -> int:
+    variable = REPLICAS.get(spec.name, ("", ""))[0]
+    raw = env.get(variable, "") if variable else ""
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{variable} must be a number of processes (1 or more), got {raw!r}")
+    return int(raw)
+
+
+def plan_children(
+    specs: list[ProcessSpec], env: Mapping[str, str], pick_port: Callable[[], int] = free_port
+) -> list[Child]:
+    """One child per process, N for the replicated ones: each copy after the first
+    gets a free ops port of its own (shown in the banner)."""
+    children: list[Child] = []
+    for spec in specs:
+        count = replicas(spec, env)
+        for copy in range(count):
+            child_env = dict(env)
+            if copy and spec.name in REPLICAS:
+                child_env[REPLICAS[spec.name][1]] = str(pick_port())
+            children.append(
+                Child(
+                    name=spec.name if count == 1 else f"{spec.name}-{copy + 1}",
+                    argv=[sys.executable, "-m", spec.module],
+                    env=child_env,
+                    colour=COLOURS[len(children) % len(COLOURS)],
+                )
+            )
+    return children
 
 
 async def bootstrap(env: dict[str, str]) -> None:
@@ -122,42 +149,30 @@ async def run() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    procs: list[tuple[ProcessSpec, asyncio.subprocess.Process]] = []
-    for index, spec in enumerate(available()):
-        procs.append((spec, await start(spec, COLOURS[index % len(COLOURS)], env)))
+    children = plan_children(available(), env)
+    ops = [
+        f"{c.name} http://localhost:{c.env[port]}/metrics"
+        for c in children
+        for name, (_, port) in REPLICAS.items()
+        if c.name.startswith(name) and c.env.get(port)
+    ]
     print(
-        f"\nrunning {', '.join(s.name for s, _ in procs)}\n"
+        f"\nrunning {', '.join(c.name for c in children)}\n"
         f"  API:         http://localhost:{settings.gateway_port}/api  "
         f"(docs at /api/docs)\n"
         f"  short links: {settings.public_base_url}/<alias>\n"
         f"  metrics:     http://localhost:{env['GATEWAY_OPS_PORT']}/metrics (gateway), "
-        f"http://localhost:{env['EDGE_OPS_PORT']}/metrics (edge)\n"
-        "  Ctrl-C stops everything.\n"
+        + ", ".join(ops)
+        + "\n  A process that exits is restarted; Ctrl-C stops everything.\n"
     )
-    waiters = [asyncio.ensure_future(p.wait()) for _, p in procs]
-    stopper = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait([stopper, *waiters], return_when=asyncio.FIRST_COMPLETED)
-    exit_code = 0
-    if stopper not in done:
-        for (spec, proc), waiter in zip(procs, waiters, strict=True):
-            if waiter in done:
-                print(f"{spec.name} exited with code {proc.returncode}; stopping the rest")
-                exit_code = 1
-    # Stop in reverse start order: the gateway and edge first, so they drain.
-    for _spec, proc in reversed(procs):
-        if proc.returncode is None:
-            with suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(asyncio.gather(*waiters), timeout=15)
-    except TimeoutError:
-        for _spec, proc in procs:
-            if proc.returncode is None:
-                with suppress(ProcessLookupError):
-                    proc.kill()
-    stopper.cancel()
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    await Supervisor(children, say=say).run(stop)
     print("all processes stopped")
-    return exit_code
+    return 0
 
 
 def main() -> int:

@@ -226,7 +226,15 @@ SELECT EXISTS (
         OR up.role = 'admin'
         OR c.occurred_at >= $1::timestamptz - make_interval(days => p.retention))
 """
-PARTITION_EXISTS: Final = "SELECT to_regclass('analytics.' || $1) IS NOT NULL"
+# A catalog read with this statement's snapshot: to_regclass() answers from a
+# cache that may not yet know of a table another session just committed (a
+# second worker that waited for the partitioning lock would then create it twice).
+PARTITION_EXISTS: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'analytics' AND c.relname = $1
+)
+"""
 LOCK_PARTITIONING: Final = (
     "SELECT pg_advisory_xact_lock(hashtextextended('analytics:partitions', 0))"
 )

@@ -10,6 +10,7 @@ same way in its own process and inside a test."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import secrets
@@ -225,15 +226,29 @@ def create_worker_app(settings: Settings, *, worker_id: str | None = None) -> we
     return app
 
 
+async def serve_ops(runner: web.AppRunner, host: str, port: int) -> int:
+    """Serve the ops endpoints on ``port``; when another worker on this host has
+    it already, on a free port instead (logged): a second worker never dies of it."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        await web.TCPSite(runner, host, 0).start()
+        taken, port = port, int(runner.addresses[-1][1])
+        log.warning("ops port %s is taken (another worker?): serving it on %s", taken, port)
+    return port
+
+
 async def run(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then stop consuming, finish the batch in hand, close."""
     runner = web.AppRunner(create_worker_app(settings), access_log=None)
     await runner.setup()
     try:
+        port = None
         if settings.worker_metrics_port:
-            site = web.TCPSite(runner, settings.host, settings.worker_metrics_port)
-            await site.start()
-        log.info("analytics worker consuming (ops port: %s)", settings.worker_metrics_port)
+            port = await serve_ops(runner, settings.host, settings.worker_metrics_port)
+        log.info("analytics worker consuming (ops port: %s)", port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, date, datetime
 
 import asyncpg
 from aiohttp import web
 
+from services.analytics import queries
 from services.analytics.maintenance import (
     add_months,
     ensure_partition,
@@ -18,6 +20,7 @@ from shared.dates import utcnow
 from shared.events import EventPublisher
 from tests.analytics.helpers import click_event, new_link_id, publish, wait_for_clicks
 from tests.support.principals import user
+from tests.support.waiting import eventually
 
 PARTITIONS = """
 SELECT c.relname FROM pg_inherits i
@@ -133,3 +136,43 @@ async def test_a_month_whose_clicks_are_all_past_retention_is_dropped_whole(
     )
     assert kept == 3
     assert await retire_partitions(pg_pool, now) == []  # nothing more to drop
+
+
+async def test_two_workers_starting_together_create_a_partition_once(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """Two workers starting at once (``WORKERS=2 make run``) both make the same
+    month's partition: the one that waited for the other's lock must see the
+    table the other committed, not fail on it."""
+    month = date(2091, 1 + secrets.randbelow(12), 1)
+    name = partition_name(month)
+    low = datetime(month.year, month.month, 1, tzinfo=UTC)
+    high_month = add_months(month, 1)
+    high = datetime(high_month.year, high_month.month, 1, tzinfo=UTC)
+    async with pg_pool.acquire() as first, pg_pool.acquire() as second:
+        try:
+            async with first.transaction():
+                await first.execute(queries.LOCK_PARTITIONING)
+                waiting = asyncio.create_task(ensure_partition(second, month))
+
+                async def second_waits_for_the_lock() -> bool:
+                    return bool(
+                        await pg_pool.fetchval(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                            " AND NOT granted AND pid = $1",
+                            second.get_server_pid(),
+                        )
+                    )
+
+                await eventually(second_waits_for_the_lock, within=10)
+                await first.execute(
+                    f"CREATE TABLE analytics.{name} "
+                    "(LIKE analytics.clicks INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                )
+                await first.execute(
+                    f"ALTER TABLE analytics.clicks ATTACH PARTITION analytics.{name} "
+                    f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+                )
+            assert await waiting is False  # it was there: nothing to create
+        finally:
+            await pg_pool.execute(f"DROP TABLE IF EXISTS analytics.{name}")

@@ -167,3 +167,40 @@ async def test_a_worker_killed_mid_stream_and_restarted_counts_exactly(
     assert row is not None
     assert (row["clicks"], row["unique_clicks"]) == (total, total)
     assert await raw_count(pg_pool, link) == total
+
+
+async def test_a_second_worker_on_the_same_ops_port_runs_on_a_free_one(
+    analytics_settings: Settings,
+    worker_process: WorkerProcess,
+    tmp_path: Path,
+    publisher: EventPublisher,
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """``make run``'s environment twice on one host: the second worker must not die
+    of Errno 98; it says where its ops endpoints are, and both consume."""
+    await worker_process.start()
+    second = WorkerProcess(analytics_settings, tmp_path / "second.log")
+    second.port = worker_process.port
+    try:
+        await second.start()  # its /ready check is answered by the first: wait for its log
+
+        async def moved() -> bool:
+            assert second.proc is not None
+            assert second.proc.returncode is None
+            return "is taken" in second.log_path.read_text(errors="replace")
+
+        await eventually(moved, within=30, every=0.1)
+        found = re.search(r"serving it on (\d+)", second.log_path.read_text(errors="replace"))
+        assert found is not None
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{found.group(1)}/ready") as resp,
+        ):
+            assert resp.status == 200
+        owner, link = user(), new_link_id()
+        await publish(publisher, [click_event(link, owner.user_id) for _ in range(20)])
+        await wait_for_clicks(pg_pool, link, 20)
+        assert second.proc is not None
+        assert second.proc.returncode is None
+    finally:
+        await second.close()
