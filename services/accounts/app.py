@@ -14,6 +14,7 @@ from services.accounts import (
     add_contact_v1,
     contact_lists,
     contacts,
+    operators,
     plans,
     principals,
     sso,
@@ -43,7 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     app = create_service_app(settings, name="accounts", needs=("postgres", "amqp"))
     app.cleanup_ctx.append(outbox_ctx(SCHEMA))
     app.cleanup_ctx.append(analytics_http_ctx)
-    for module in (account, plans, users, sso, principals, contacts, contact_lists):
+    for module in (account, plans, users, operators, sso, principals, contacts, contact_lists):
         app.add_routes(module.routes())
     app.add_routes(add_contact_v1.routes())  # last: it ends with a catch-all under /v1
     return app

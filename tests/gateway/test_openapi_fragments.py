@@ -23,6 +23,7 @@ from gateway.openapi import (
     campaigns,
     channels,
     links,
+    operators,
     pages,
     pixels,
     qr,
@@ -40,7 +41,7 @@ from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS
 ServiceFactory = Callable[[Settings], web.Application]
 
 OWNERS: dict[str, tuple[ServiceFactory, tuple[ModuleType, ...]]] = {
-    ACCOUNTS: (create_accounts_app, (accounts,)),
+    ACCOUNTS: (create_accounts_app, (accounts, operators)),
     LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages, volume)),
     WEBHOOKS: (create_webhooks_app, (webhooks,)),
 }
