@@ -89,7 +89,7 @@ OVERLAY_FIELDS: Final[dict[str, Any]] = {
         "minimum": 1,
         "description": (
             "contact and newsletter overlays: the contact group submissions join "
-            "(one of your groups, see Contacts)."
+            "(one of your groups, see Contacts; another user's or a missing one is a 404)."
         ),
     },
 }
@@ -129,7 +129,14 @@ SCHEMAS: Final[dict[str, Any]] = {
 
 
 def _crud(
-    name: str, what: str, tag: str, fields: dict[str, Any], example: dict[str, Any], schema: str
+    name: str,
+    what: str,
+    tag: str,
+    fields: dict[str, Any],
+    example: dict[str, Any],
+    schema: str,
+    *,
+    add_errors: tuple[int, ...] = (400, 403),
 ) -> dict[str, Any]:
     """get / add / update / delete of one kind of page (extension endpoints)."""
     op = what.replace(" ", "").replace("CTA", "Cta")
@@ -152,7 +159,7 @@ def _crud(
                 operation_id=f"add{op}",
                 body=json_body(obj(fields, required=["name"]), example=example),
                 responses={"200": id_answer(1)},
-                errors=(400, 403),
+                errors=add_errors,
             )
         },
         f"/api/{name}/{{id}}/update": {
@@ -209,5 +216,13 @@ PATHS: Final[dict[str, Any]] = {
             ],
         )
     },
-    **_crud("overlay", "CTA overlay", OVERLAY_TAG, OVERLAY_FIELDS, OVERLAY_EXAMPLE, "Overlay"),
+    **_crud(
+        "overlay",
+        "CTA overlay",
+        OVERLAY_TAG,
+        OVERLAY_FIELDS,
+        OVERLAY_EXAMPLE,
+        "Overlay",
+        add_errors=(400, 403, 404),
+    ),
 }

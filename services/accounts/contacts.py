@@ -171,6 +171,18 @@ async def submit(request: web.Request) -> web.Response:
     return ok(id=contact_id)
 
 
+async def owned_group(request: web.Request) -> web.Response:
+    """``GET /internal/users/{owner}/groups/{id}``: 200 when the contact group is that
+    user's, else 404 as for a missing one. How the links service checks the group
+    an overlay names, so a visitor's form is never filed for someone else's group."""
+    service(request)
+    owner_id = path_id(request, "owner")
+    group_id = path_id(request)
+    if not await request.app[PG_POOL].fetch(queries.OWNED_GROUP_IDS, owner_id, [group_id]):
+        raise NotFound("Group not found.")
+    return ok(id=group_id)
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/api/contacts", list_contacts),
@@ -179,4 +191,5 @@ def routes() -> list[web.RouteDef]:
         web.put(r"/api/contact/{id:\d+}/update", update_contact_handler),
         web.delete(r"/api/contact/{id:\d+}/delete", delete_contact),
         web.post("/internal/contacts/submit", submit),
+        web.get(r"/internal/users/{owner:\d+}/groups/{id:\d+}", owned_group),
     ]

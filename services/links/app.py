@@ -11,9 +11,10 @@ import aiohttp
 from aiohttp import web
 
 from services.links import account_stats, bulk, export, link_handlers, tags
+from services.links.accounts_client import AccountsClient
 from services.links.analytics_client import AnalyticsClient
 from services.links.crud import add_routes
-from services.links.keys import ANALYTICS, SAFE_FETCHER, TITLES
+from services.links.keys import ACCOUNTS, ANALYTICS, SAFE_FETCHER, TITLES
 from services.links.lifecycle import QUEUE, LifecycleConsumer
 from services.links.resources import RESOURCES
 from services.links.titles import TitleFetcher
@@ -43,11 +44,12 @@ async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
         await app[PG_POOL].close()
 
 
-async def analytics_ctx(app: web.Application) -> AsyncIterator[None]:
-    """One client session for the analytics upstream."""
+async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One client session for the analytics and accounts upstreams."""
     connector = aiohttp.TCPConnector(limit=50, keepalive_timeout=30)
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
         app[ANALYTICS] = AnalyticsClient(app[SETTINGS], session)
+        app[ACCOUNTS] = AccountsClient(app[SETTINGS], session)
         yield
 
 
@@ -90,7 +92,7 @@ def create_app(settings: Settings) -> web.Application:
     checks = app[DEPENDENCY_CHECKS]
     app[DEPENDENCY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1], **checks}
     app.cleanup_ctx.append(outbox_ctx(SCHEMA))
-    app.cleanup_ctx.append(analytics_ctx)
+    app.cleanup_ctx.append(upstreams_ctx)
     app.cleanup_ctx.append(titles_ctx)
     app.cleanup_ctx.append(lifecycle_ctx)
     app.router.add_routes(link_handlers.ROUTES)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.links.accounts_client import AccountsClient
 from services.links.analytics_client import AnalyticsClient
 from services.links.titles import TitleFetcher
 from shared.safe_fetch import SafeFetcher
 
+ACCOUNTS = web.AppKey("accounts", AccountsClient)
 ANALYTICS = web.AppKey("analytics", AnalyticsClient)
 SAFE_FETCHER = web.AppKey("safe_fetcher", SafeFetcher)
 TITLES = web.AppKey("titles", TitleFetcher)

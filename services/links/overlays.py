@@ -17,10 +17,11 @@ from aiohttp import web
 from services.links import queries
 from services.links.crud import ParseContext, Resource
 from services.links.effects import Effects
+from services.links.keys import ACCOUNTS
 from services.links.page_fields import color, optional_text, optional_url, required_name
 from services.links.rows import Conn, Row
 from shared.dates import format_datetime
-from shared.envelope import BadRequest
+from shared.envelope import BadRequest, NotFound
 from shared.identity import Principal
 from shared.request_body import Body
 from shared.settings import Settings
@@ -77,6 +78,11 @@ async def parse_overlay(body: Body, ctx: ParseContext) -> dict[str, Any]:
         values["group_id"] = _group(body)
         if values["group_id"] is not None and kind not in WITH_FORM:
             raise BadRequest("A contact group applies only to contact and newsletter overlays.")
+        if values["group_id"] is not None and values["group_id"] != current.get("group_id"):
+            # The group is the accounts service's: another user's is a 404 as a missing one.
+            accounts = ctx.request.app[ACCOUNTS]
+            if not await accounts.owns_group(ctx.caller.user_id, values["group_id"]):
+                raise NotFound("Contact group not found.")
     elif kind not in WITH_FORM:
         values["group_id"] = None  # a message overlay keeps no group
     return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aio_pika
@@ -16,12 +16,14 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from services.accounts.app import create_app as create_accounts_app
 from services.links.app import create_app
 from services.links.keys import TITLES
 from services.links.snapshot import invalidate_channel, redis_key
 from shared import amqp
 from shared.identity import Principal
 from shared.settings import Settings
+from tests.accounts.conftest import AccountsApi
 from tests.conftest import ServeApp
 from tests.support import principals
 from tests.support.service_client import service_starter
@@ -150,6 +152,28 @@ class LinksApi:
 StartLinks = Callable[..., Awaitable[LinksApi]]
 
 
+@dataclass
+class ContactGroups:
+    """The real accounts service, which owns contact groups (an overlay's ``group``),
+    and the links service pointed at it."""
+
+    accounts: AccountsApi
+    links: LinksApi
+
+    async def owner(self) -> Principal:
+        """A real accounts user, signed in with every feature (no quotas)."""
+        user = await self.accounts.add_user()
+        found = principals.user(principals.UNLIMITED_LIMITS)
+        return replace(found, user_id=user.id, username=user.username)
+
+    async def group(self, who: Principal, name: str = "Leads") -> int:
+        """A contact group of ``who``, added through the accounts API."""
+        got = await self.accounts.call("POST", "/api/contact/group/add", who, {"name": name})
+        assert got.status == 200, got.body
+        group_id: int = got.body["id"]
+        return group_id
+
+
 @pytest.fixture
 async def start_links(serve_app: ServeApp, settings: Settings) -> StartLinks:
     """Start the links app; analytics points at a closed port unless overridden."""
@@ -159,6 +183,15 @@ async def start_links(serve_app: ServeApp, settings: Settings) -> StartLinks:
 @pytest.fixture
 async def links(start_links: StartLinks) -> LinksApi:
     return await start_links()
+
+
+@pytest.fixture
+async def contact_groups(
+    serve_app: ServeApp, settings: Settings, start_links: StartLinks
+) -> ContactGroups:
+    accounts = await service_starter(serve_app, settings, create_accounts_app, AccountsApi)()
+    accounts_url = str(accounts.client.make_url("")).rstrip("/")
+    return ContactGroups(accounts, await start_links(accounts_url=accounts_url))
 
 
 OwnedRows = Callable[[asyncpg.Pool, Principal], Awaitable[list[asyncpg.Record]]]

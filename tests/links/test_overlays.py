@@ -10,14 +10,17 @@ import asyncpg
 import pytest
 
 from tests.links.conftest import (
+    ContactGroups,
     Invalidations,
     LinksApi,
+    StartLinks,
     assert_refused_on_add_and_update,
     only_page,
     owned_rows,
     published_dates,
 )
 from tests.support import principals
+from tests.support.service_client import closed_port
 
 MESSAGE: dict[str, Any] = {
     "type": "message",
@@ -33,17 +36,20 @@ CONTACT: dict[str, Any] = {
     "name": "Contact Page",
     "text": "Leave your details",
     "button_text": "Send",
-    "group": 42,
 }
 
 
 overlay_rows = owned_rows("overlay")
 
 
-async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
-    alice = principals.user()
+async def test_add_list_get_update_delete(
+    contact_groups: ContactGroups, pg_pool: asyncpg.Pool
+) -> None:
+    links = contact_groups.links
+    alice = await contact_groups.owner()
+    group = await contact_groups.group(alice)
     first = await links.create(alice, "overlay", **MESSAGE)
-    second = await links.create(alice, "overlay", **CONTACT)
+    second = await links.create(alice, "overlay", **CONTACT, group=group)
     rows = await overlay_rows(pg_pool, alice)
     date = published_dates(rows)
 
@@ -70,7 +76,7 @@ async def test_add_list_get_update_delete(links: LinksApi, pg_pool: asyncpg.Pool
     }
     body = await links.fetch(alice, f"/api/overlay/{second}")
     assert (body["data"]["group"], body["data"]["position"], body["data"]["colors"]) == (
-        42,
+        group,
         "bottom",
         {},
     )
@@ -145,10 +151,12 @@ async def test_another_users_overlay_is_not_found(links: LinksApi, pg_pool: asyn
 
 
 async def test_link_snapshots_carry_the_overlay_and_follow_changes(
-    links: LinksApi, invalidations: Invalidations
+    contact_groups: ContactGroups, invalidations: Invalidations
 ) -> None:
-    alice = principals.user()
-    overlay_id = await links.create(alice, "overlay", **CONTACT)
+    links = contact_groups.links
+    alice = await contact_groups.owner()
+    group = await contact_groups.group(alice)
+    overlay_id = await links.create(alice, "overlay", **CONTACT, group=group)
     alias = f"ov-{alice.user_id}"
     added = await links.add(
         alice, url="https://example.com/ov", custom=alias, type=f"overlay-{overlay_id}"
@@ -163,7 +171,7 @@ async def test_link_snapshots_carry_the_overlay_and_follow_changes(
         "button_url": None,
         "position": "bottom",
         "colors": {},
-        "group": 42,
+        "group": group,
     }
     assert snap["splash"] is None
 
@@ -186,3 +194,46 @@ async def test_link_snapshots_carry_the_overlay_and_follow_changes(
     snap = await invalidations.snapshot_after(suffix, times=3)
     assert (snap["type"], snap["overlay"]) == ("direct", None)
     assert (await links.details(alice, added["id"]))["type"] == "direct"
+
+
+# --- the contact group is the accounts service's ---------------------------------------
+
+
+async def test_a_group_must_be_the_owners_own(
+    contact_groups: ContactGroups, pg_pool: asyncpg.Pool
+) -> None:
+    links = contact_groups.links
+    alice, mallory = await contact_groups.owner(), await contact_groups.owner()
+    alices = await contact_groups.group(alice, "Alice's leads")
+    mine = await contact_groups.group(mallory, "Mine")
+    for group in (alices, 10**12):
+        message = await links.refused(mallory, "overlay", {**CONTACT, "group": group}, 404)
+        assert message == "Contact group not found."
+    assert await overlay_rows(pg_pool, mallory) == []
+
+    overlay_id = await links.create(mallory, "overlay", **CONTACT, group=mine)
+    before = await overlay_rows(pg_pool, mallory)
+    for change in ({"group": alices}, {"type": "newsletter", "group": alices}):
+        message = await links.refused(mallory, "overlay", change, 404, item_id=overlay_id)
+        assert message == "Contact group not found."
+    assert await overlay_rows(pg_pool, mallory) == before
+    # Its own group, and no group, are fine.
+    await links.assert_updated(mallory, "overlay", overlay_id, {"name": "Renamed", "group": mine})
+    await links.assert_updated(mallory, "overlay", overlay_id, {"group": None})
+    assert (await overlay_rows(pg_pool, mallory))[0]["group_id"] is None
+
+
+async def test_a_group_cannot_be_checked_while_accounts_is_down(
+    start_links: StartLinks, pg_pool: asyncpg.Pool
+) -> None:
+    links = await start_links(accounts_url=f"http://127.0.0.1:{closed_port()}")
+    alice = principals.user()
+    status, body = await links.call("POST", "/api/overlay/add", alice, {**CONTACT, "group": 5})
+    assert (status, body) == (
+        503,
+        {
+            "error": 1,
+            "message": "The accounts service is unavailable right now. Please retry later.",
+        },
+    )
+    assert await overlay_rows(pg_pool, alice) == []

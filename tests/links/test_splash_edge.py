@@ -113,7 +113,6 @@ async def test_overlay_is_shown_escaped_over_the_framed_destination(
             "button_text": "Send",
             "position": "top-left",
             "colors": {"bg": "#112233", "button": "#FF0000"},
-            "group": 7,
         },
     )
     alias = f"ove-{alice.user_id}"
