@@ -32,10 +32,20 @@ import asyncpg
 import orjson
 
 from services.analytics.enrich import Click, Enricher
-from services.analytics.ingest import Outcome, record_clicks
+from services.analytics.ingest import Outcome, QuotaReached, record_clicks
 from services.analytics.metrics import WorkerMetrics
 from services.analytics.topology import CLICKS_QUEUE
-from shared.events import CLICK_RECORDED, MalformedEvent, decode_event, decode_message, parse_click
+from shared.events import (
+    CLICK_RECORDED,
+    QUOTA_REACHED,
+    EventPublisher,
+    MalformedEvent,
+    decode_event,
+    decode_message,
+    new_event,
+    parse_click,
+)
+from shared.events import QuotaReached as QuotaReachedPayload
 
 log = logging.getLogger("services.analytics.consumer")
 
@@ -103,8 +113,10 @@ class ClickConsumer:
         metrics: WorkerMetrics,
         batch_size: int,
         batch_wait: float,
+        events: EventPublisher | None = None,
     ) -> None:
         self.pool = pool
+        self.events = events  # announces quota.reached (webhooks)
         self.enricher = enricher
         self.dead_letters = dead_letters
         self.metrics = metrics
@@ -120,6 +132,26 @@ class ClickConsumer:
             await self._reject(message, str(exc))
             return
         self._inbox.put_nowait(Delivery(message, events))
+
+    async def _announce(self, reached: Sequence[QuotaReached]) -> None:
+        """``quota.reached`` after the commit, best effort (webhooks announce each
+        owner and month once, however often it is reported)."""
+        if self.events is None or not reached:
+            return
+        try:
+            await self.events.publish(
+                *(
+                    new_event(
+                        QUOTA_REACHED,
+                        QuotaReachedPayload(
+                            owner_id=r.owner_id, month=f"{r.month:%Y-%m}", limit=r.quota
+                        ),
+                    )
+                    for r in reached
+                )
+            )
+        except Exception as exc:
+            log.warning("quota.reached not announced: %r", exc)
 
     async def _reject(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         log.warning("dead-lettering message %s: %s", message.message_id, reason)
@@ -242,6 +274,7 @@ class ClickConsumer:
                 reached.quota,
                 f"{reached.month:%Y-%m}",
             )
+        await self._announce(outcome.quota_reached)
         if clicks:
             newest = max(c.occurred_at for c in clicks)
             self.metrics.lag_seconds.set((datetime.now(UTC) - newest).total_seconds())

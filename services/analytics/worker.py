@@ -42,9 +42,11 @@ from services.analytics.topology import (
     declare_dead_letter_exchange,
     declare_queue,
 )
+from shared.amqp import declare_events_exchange
 from shared.appkeys import AMQP, METRICS_REGISTRY, PG_POOL, SETTINGS
 from shared.dates import utcnow
 from shared.dependencies import DEPENDENCY_CHECKS
+from shared.events import EventPublisher
 from shared.logs import configure_logging
 from shared.observability import CHECKS_BY_RESOURCE
 from shared.service import create_service_app, install_uvloop
@@ -171,6 +173,7 @@ async def clicks_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics=app[WORKER_METRICS],
         batch_size=settings.analytics_batch_size,
         batch_wait=settings.analytics_batch_wait,
+        events=EventPublisher(await declare_events_exchange(confirming, settings)),
     )
     app[CLICKS] = consumer
     task = asyncio.create_task(consumer.run())

@@ -34,6 +34,7 @@ from services.links.link_handlers import (
     NewLink,
     announce_created,
     prepare_link,
+    stage_created,
     wants_title,
 )
 from services.links.link_refs import check_references
@@ -237,6 +238,7 @@ async def _insert(
         waiting = [item for item in later + missed if item.pending]
     for item in waiting:
         item.fail(quota_refusal(who, "links", "links").message)
+    await stage_created(conn, who.user_id, settings, created)
     return created
 
 

@@ -32,7 +32,7 @@ from services.links.snapshot import (
 )
 from shared import outbox
 from shared.appkeys import PG_POOL, REDIS, SETTINGS
-from shared.events import LINK_DELETED, Event, LinkDeleted, new_event
+from shared.events import LINK_DELETED, Event, LinkChanged, LinkDeleted, new_event
 
 log = logging.getLogger("services.links.effects")
 
@@ -88,6 +88,18 @@ class Effects:
                 new_event(LINK_DELETED, LinkDeleted(link_id=row["id"], owner_id=row["owner_id"]))
             )
         return self
+
+
+def link_event(
+    type_: str, owner_id: int, link_id: int, alias: str, shorturl: str, longurl: str
+) -> Event:
+    """``link.created`` or ``link.updated`` (for webhooks): staged with the change."""
+    return new_event(
+        type_,
+        LinkChanged(
+            link_id=link_id, owner_id=owner_id, alias=alias, shorturl=shorturl, longurl=longurl
+        ),
+    )
 
 
 async def apply_effects(app: web.Application, effects: Effects) -> None:

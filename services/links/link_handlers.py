@@ -13,7 +13,7 @@ from services.links import queries
 from services.links.access import caller, check_quota, require_feature
 from services.links.aliases import ALIAS_RE
 from services.links.destinations import normalize_host
-from services.links.effects import Effects, apply_effects
+from services.links.effects import Effects, apply_effects, link_event
 from services.links.keys import ANALYTICS, TITLES
 from services.links.link_fields import LinkFields, check_plan, parse_link_fields
 from services.links.link_refs import check_references
@@ -24,13 +24,14 @@ from services.links.link_store import (
     short_url,
     update_link,
 )
-from services.links.rows import Row
+from services.links.rows import Conn, Row
 from services.links.tags import tag_filter
 from services.links.targets import rules_as_map
 from shared.appkeys import PG_POOL, SETTINGS
 from shared.countries import country_name
 from shared.dates import format_datetime
 from shared.envelope import BadRequest, NotFound, ok
+from shared.events import LINK_CREATED, LINK_UPDATED
 from shared.identity import Principal
 from shared.pagination import Page
 from shared.passwords import hash_password_async
@@ -211,6 +212,26 @@ class CreatedLink:
         }
 
 
+async def stage_created(
+    conn: Conn, owner_id: int, settings: Settings, created: Sequence[CreatedLink]
+) -> None:
+    """``link.created`` for each new link, in the inserting transaction."""
+    base = settings.public_base_url
+    await Effects(
+        events=[
+            link_event(
+                LINK_CREATED,
+                owner_id,
+                link.id,
+                link.alias,
+                short_url(base, link.key_row),
+                link.long_url,
+            )
+            for link in created
+        ]
+    ).stage(conn)
+
+
 async def prepare_link(who: Principal, body: Body, settings: Settings) -> NewLink:
     """The parameters of ``url/add`` validated (400) and checked against the plan (403)."""
     fields = parse_link_fields(body, creating=True, default_host=settings.public_host)
@@ -244,15 +265,16 @@ async def add_link(request: web.Request) -> web.Response:
         await check_references(conn, who.user_id, fields.columns)
         await check_quota(conn, who, "links", queries.COUNT_OWNER_LINKS, "links")
         link_id, alias = await insert_link(conn, who.user_id, values, fields.alias)
-    link = CreatedLink(
-        id=link_id,
-        alias=alias,
-        domain_host=domain["host"] if domain else None,
-        domain_scheme=domain["scheme"] if domain else None,
-        long_url=values["long_url"],
-        campaign_id=values["campaign_id"],
-        wants_title=wants_title(fields.columns, values["long_url"]),
-    )
+        link = CreatedLink(
+            id=link_id,
+            alias=alias,
+            domain_host=domain["host"] if domain else None,
+            domain_scheme=domain["scheme"] if domain else None,
+            long_url=values["long_url"],
+            campaign_id=values["campaign_id"],
+            wants_title=wants_title(fields.columns, values["long_url"]),
+        )
+        await stage_created(conn, who.user_id, settings, [link])
     await announce_created(request.app, [link])
     return ok(id=link_id, shorturl=short_url(settings.public_base_url, link.key_row))
 
@@ -289,6 +311,18 @@ async def update_link_handler(request: web.Request) -> web.Response:
             after["domain_host"] = domain["host"] if domain else None
             after["domain_scheme"] = domain["scheme"] if domain else None
         await update_link(conn, link_id, who.user_id, values)
+        await Effects(
+            events=[
+                link_event(
+                    LINK_UPDATED,
+                    who.user_id,
+                    link_id,
+                    values["alias"],
+                    short_url(settings.public_base_url, after),
+                    values["long_url"],
+                )
+            ]
+        ).stage(conn)
     effects = Effects(
         links=[(host_of(current), current["alias"]), (host_of(after), after["alias"])],
         # The rotators of the campaigns it left or is in (its alias or domain may have moved).

@@ -140,11 +140,14 @@ RESCHEDULE: Final = """
 UPDATE webhooks.deliveries d SET next_attempt_at = now() + make_interval(secs => r.delay)
 FROM unnest($1::bigint[], $2::float8[]) AS r(id, delay)
 WHERE d.id = r.id"""
+# Attempts of a webhook deleted meanwhile are not logged (there is no one to show them to).
 INSERT_ATTEMPTS: Final = """
 INSERT INTO webhooks.attempts
     (endpoint_id, event_id, event_type, attempt, status_code, latency_ms, error)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
-                     $7::text[])"""
+SELECT a.* FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
+                       $7::text[]) AS a(endpoint_id, event_id, event_type, attempt, status_code,
+                                        latency_ms, error)
+WHERE EXISTS (SELECT 1 FROM webhooks.endpoints e WHERE e.id = a.endpoint_id)"""
 INSERT_ATTEMPT: Final = """
 INSERT INTO webhooks.attempts
     (endpoint_id, event_id, event_type, attempt, status_code, latency_ms, error)

@@ -3,6 +3,8 @@ gates, refused targets, and the test ping (signed, logged)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import asyncpg
@@ -14,9 +16,6 @@ from tests.webhooks.conftest import Receiver, StartApi, WebhooksApi
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
     """The receiver's check, as README "Webhooks" documents it."""
-    import hashlib
-    import hmac
-
     timestamp = headers["X-Webhook-Timestamp"]
     expected = hmac.new(
         secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256

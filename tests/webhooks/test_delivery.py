@@ -352,3 +352,39 @@ async def test_clicks_in_batches_per_n_seconds(
     assert sorted(e["id"] for e in inner) == sorted(c.id for c in clicks)
     assert {e["type"] for e in inner} == {"link.clicked"}
     assert len(batches) <= 2
+
+
+async def test_deleting_a_webhook_mid_delivery_stops_it_and_nothing_else(
+    api: WebhooksApi,
+    receiver: Receiver,
+    start_delivery: StartDelivery,
+    publisher: EventPublisher,
+    pg_pool: asyncpg.Pool,
+) -> None:
+    who = principals.user()
+    doomed = (
+        await api.add(
+            who, url=receiver.url("/doomed", delay=1.0, status=500), events=["link.created"]
+        )
+    )["id"]
+    await start_delivery()
+    await publisher.publish(link_created(who, 1))
+    await arrived(receiver, "/doomed", 1)  # in flight now
+    status, _ = await api.call("DELETE", f"/api/webhook/{doomed}/delete", who)
+    assert status == 200
+    await asyncio.sleep(1.5)
+    assert len(receiver.at("/doomed")) == 1  # no retry for a deleted webhook
+    # The process carries on with everyone else.
+    other = principals.user()
+    alive = (await api.add(other, url=receiver.url("/alive"), events=["link.created"]))["id"]
+    await publisher.publish(link_created(other, 2))
+    await arrived(receiver, "/alive", 1)
+
+    async def recorded() -> bool:  # the outcome is written, not just sent
+        return [d["status"] for d in await api.deliveries(other, alive)] == [200]
+
+    await eventually(recorded, within=5)
+    left = await pg_pool.fetchval(
+        "SELECT count(*) FROM webhooks.attempts WHERE endpoint_id = $1", doomed
+    )
+    assert left == 0

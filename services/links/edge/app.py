@@ -21,6 +21,7 @@ from aiohttp import web
 from services.links.edge.broker import Broker
 from services.links.edge.campaigns import CampaignPages
 from services.links.edge.click_buffer import ClickBuffer
+from services.links.edge.expiry_notices import ExpiryNotices
 from services.links.edge.geoip import CountryReader
 from services.links.edge.invalidation import Invalidator
 from services.links.edge.keys import ACCOUNTS_HTTP, BROKER, CLICKS, EDGE, GEOIP, STATS
@@ -112,6 +113,7 @@ async def _edge_ctx(app: web.Application) -> AsyncIterator[None]:
     edge.store.redis = app[REDIS]
     edge.store.pool = app[PG_POOL]
     edge.attach(app[REDIS], app[CLICKS], app.get(GEOIP), app[ACCOUNTS_HTTP])
+    edge.expiry = ExpiryNotices(app[REDIS], app[BROKER], app[SETTINGS])
     await asyncio.to_thread(edge.uas.warm_up)
     invalidator = Invalidator(app[SETTINGS], edge.store)
     invalidator.start()
@@ -121,6 +123,7 @@ async def _edge_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await invalidator.close()
+        await edge.expiry.close()
 
 
 async def _check_broker(app: web.Application) -> None:

@@ -21,6 +21,7 @@ from multidict import MultiDictProxy
 from services.links.edge import pages
 from services.links.edge.click_buffer import ClickBuffer
 from services.links.edge.entries import DomainEntry, LinkEntry
+from services.links.edge.expiry_notices import ExpiryNotices
 from services.links.edge.geoip import CountryReader
 from services.links.edge.pages import NO_STORE
 from services.links.edge.snapshots import SnapshotStore
@@ -100,6 +101,7 @@ class Edge:
         self.clicks: ClickBuffer | None = None
         self.geoip: CountryReader | None = None
         self.accounts: aiohttp.ClientSession | None = None
+        self.expiry: ExpiryNotices | None = None  # announces link.expired
         self._count_script: Any = None
 
     def attach(
@@ -330,6 +332,8 @@ class Edge:
 
     def _expired(self, entry: LinkEntry) -> web.StreamResponse:
         self.stats.expired += 1
+        if self.expiry is not None:
+            self.expiry.notice(entry)
         if entry.expiredirect:
             return web.Response(
                 status=302, headers={"Location": entry.expiredirect, "Cache-Control": NO_STORE}
