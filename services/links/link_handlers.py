@@ -243,15 +243,17 @@ async def prepare_link(who: Principal, body: Body, settings: Settings) -> NewLin
 
 
 async def announce_created(app: web.Application, created: Sequence[CreatedLink]) -> None:
-    """After the commit: the new links' snapshots and rotators, and their titles."""
+    """After the commit: the new links' snapshots and rotators, and their titles
+    (fetched by the links service; a local import fetches none)."""
     effects = Effects(
         links=[(host_of(link.key_row), link.alias) for link in created],
         campaigns=[link.campaign_id for link in created if link.campaign_id is not None],
     )
     await apply_effects(app, effects)
+    titles = app.get(TITLES)
     for link in created:
-        if link.wants_title:
-            app[TITLES].schedule(link.id, link.long_url)
+        if link.wants_title and titles is not None:
+            titles.schedule(link.id, link.long_url)
 
 
 async def add_link(request: web.Request) -> web.Response:

@@ -1,0 +1,2 @@
+"""``shortener``: the command line for operators and for moving links in and out
+(``python -m cli --help``)."""
