@@ -556,9 +556,32 @@ PATHS: Final[dict[str, Any]] = {
             "Delete a branded domain",
             tag=DOMAINS_TAG,
             operation_id="deleteDomain",
-            description="Its links are deleted too and stop resolving at once.",
+            description=(
+                "Its links are deleted too (`deletedLinks` says how many) and stop resolving at "
+                "once: the host then answers 404 on the short-link server (never the default "
+                "domain's link of the same alias) until it is added again."
+            ),
             parameters=[path_id("domain")],
-            responses={"200": message("Domain has been deleted successfully.")},
+            responses={
+                "200": answer(
+                    success(
+                        {
+                            "message": {"type": "string"},
+                            "deletedLinks": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "How many of its links were deleted with it.",
+                            },
+                        },
+                        required=["message", "deletedLinks"],
+                    ),
+                    example={
+                        "error": 0,
+                        "message": "Domain has been deleted successfully.",
+                        "deletedLinks": 3,
+                    },
+                )
+            },
             errors=(404,),
         )
     },

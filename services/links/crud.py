@@ -104,6 +104,8 @@ class Resource:
     update_response: Callable[[Row, Settings], dict[str, Any]] | None = None
     on_saved: Hook | None = None
     on_delete: Hook | None = None  # before the row is deleted (same transaction)
+    # Fields the delete answer carries besides the message, from what on_delete did.
+    delete_fields: Callable[[Effects], dict[str, Any]] | None = None
     on_updated: UpdateHook | None = None  # on update, after on_saved
     # A unique violation's 409 message by constraint (index) name; default conflict_message.
     conflict_messages: Mapping[str, str] = field(default_factory=dict)
@@ -235,7 +237,8 @@ class Resource:
             await conn.execute(self.sql.delete, object_id, who.user_id)
             await effects.stage(conn)
         await apply_effects(request.app, effects)
-        return ok(message=self.deleted_message)
+        extra = self.delete_fields(effects) if self.delete_fields is not None else {}
+        return ok(message=self.deleted_message, **extra)
 
     # --- for other code paths -------------------------------------------------
 

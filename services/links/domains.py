@@ -16,7 +16,7 @@ from services.links.crud import ParseContext, Resource
 from services.links.destinations import normalize_host, validate_url
 from services.links.effects import Effects
 from services.links.rows import Conn, Row
-from services.links.snapshot import domain_key_suffix
+from shared.dates import utcnow
 from shared.envelope import BadRequest
 from shared.request_body import Body
 from shared.settings import Settings
@@ -57,6 +57,7 @@ async def parse_domain(body: Body, ctx: ParseContext) -> dict[str, Any]:
         if body.raw("domain") is None:
             raise BadRequest("The field 'domain' is required.")
         values["host"], values["scheme"] = parse_domain_url(body.raw("domain"), ctx.settings)
+        values["verified_at"] = utcnow()
     for name, column in (("redirectroot", "redirect_root"), ("redirect404", "redirect_404")):
         if body.has(name):
             raw = body.raw(name)
@@ -74,20 +75,28 @@ def serialize_domain(row: Row, settings: Settings) -> dict[str, Any]:
 
 
 async def domain_saved(conn: Conn, row: Row, settings: Settings) -> Effects:
+    await conn.execute(queries.FORGET_DELETED_DOMAIN, row["host"])  # added again
     return Effects(domains=[row["host"]])
 
 
 async def domain_deleting(conn: Conn, row: Row, settings: Settings) -> Effects:
+    """Its links go with it; its host is remembered as deleted, so that the edge
+    answers 404 there rather than the default domain's link of the same alias
+    (its snapshot is rewritten as not live, which every edge's cache hears)."""
     links = await conn.fetch(queries.DELETE_DOMAIN_LINKS, row["id"])
-    effects = Effects().removed_links(links, host=row["host"])
-    effects.removed.append(domain_key_suffix(row["host"]))
-    return effects
+    await conn.execute(queries.REMEMBER_DELETED_DOMAIN, row["host"])
+    return Effects(domains=[row["host"]]).removed_links(links, host=row["host"])
+
+
+def deleted_links(effects: Effects) -> dict[str, Any]:
+    """The delete answer says how many links went with the domain."""
+    return {"deletedLinks": sum(1 for suffix in effects.removed if suffix.startswith("link:"))}
 
 
 DOMAINS = Resource(
     name="domain",
     table="domains",
-    columns=("host", "scheme", "redirect_root", "redirect_404"),
+    columns=("host", "scheme", "redirect_root", "redirect_404", "verified_at"),
     parse=parse_domain,
     serialize=serialize_domain,
     label="branded domains",
@@ -98,4 +107,5 @@ DOMAINS = Resource(
     deleted_message="Domain has been deleted successfully.",
     on_saved=domain_saved,
     on_delete=domain_deleting,
+    delete_fields=deleted_links,
 )

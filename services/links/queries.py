@@ -154,6 +154,13 @@ OWNER_DOMAIN_BY_HOST: Final = (
 DELETE_DOMAIN_LINKS: Final = """
 DELETE FROM links WHERE domain_id = $1 RETURNING id, owner_id, alias, campaign_id
 """
+# A deleted domain's host stays known as such (the edge answers 404 there) until
+# it is added again.
+REMEMBER_DELETED_DOMAIN: Final = """
+INSERT INTO deleted_domains (host) VALUES ($1)
+ON CONFLICT (host) DO UPDATE SET deleted_at = now()
+"""
+FORGET_DELETED_DOMAIN: Final = "DELETE FROM deleted_domains WHERE host = $1"
 
 # --- a deleted user ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ snapshot from Postgres with the same :func:`load_link_snapshot` and stores it.
 Redis layout (all under ``REDIS_PREFIX``):
 
 - ``link:<host>:<alias>``  → link snapshot JSON (``<host>`` is ``_`` for the default domain)
-- ``domain:<host>``        → domain snapshot JSON
+- ``domain:<host>``        → domain snapshot JSON (``live``: false while unverified or deleted)
 - ``campaign:<slug>``      → campaign snapshot JSON (the ``/r/<slug>`` rotator's links)
 - channel ``invalidate``   → messages are the key suffix that changed (``link:_:abc``)
 """
@@ -96,8 +96,16 @@ SELECT l.id, l.owner_id, l.alias, l.long_url, l.type, l.status, l.password_hash,
              ELSE coalesce((SELECT id FROM domains WHERE host = $1::text), -1) END
 """
 
+# A domain is served ("live") once verified; a deleted domain's host keeps a
+# snapshot that is not live, so the edge answers 404 there instead of the
+# default domain's links.
 DOMAIN_SNAPSHOT_SQL: Final = """
-SELECT id, owner_id, host, redirect_root, redirect_404 FROM domains WHERE host = $1
+SELECT id, owner_id, host, redirect_root, redirect_404, verified_at IS NOT NULL AS live
+  FROM domains WHERE host = $1
+UNION ALL
+SELECT 0, 0, g.host, NULL, NULL, false
+  FROM deleted_domains g
+ WHERE g.host = $1 AND NOT EXISTS (SELECT 1 FROM domains WHERE host = $1)
 """
 
 
@@ -147,6 +155,8 @@ def domain_snapshot(row: asyncpg.Record | Mapping[str, Any]) -> dict[str, Any]:
         "host": row["host"],
         "root": row["redirect_root"],
         "notfound": row["redirect_404"],
+        # False: not served (unverified, or deleted) - every path there is a 404.
+        "live": row["live"],
     }
 
 

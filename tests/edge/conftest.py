@@ -176,16 +176,21 @@ MakeDomain = Callable[..., Awaitable[tuple[int, str]]]
 @pytest.fixture
 def make_domain(pg_pool: asyncpg.Pool) -> MakeDomain:
     async def make(
-        root: str | None = None, notfound: str | None = None, *, host: str | None = None
+        root: str | None = None,
+        notfound: str | None = None,
+        *,
+        host: str | None = None,
+        verified: bool = True,
     ) -> tuple[int, str]:
         host = host or f"go-{secrets.token_hex(4)}.example.com"
         domain_id = await pg_pool.fetchval(
-            """INSERT INTO links.domains (owner_id, host, redirect_root, redirect_404)
-               VALUES ($1, $2, $3, $4) RETURNING id""",
+            """INSERT INTO links.domains (owner_id, host, redirect_root, redirect_404, verified_at)
+               VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END) RETURNING id""",
             new_owner(),
             host,
             root,
             notfound,
+            verified,
         )
         return domain_id, host
 

@@ -111,7 +111,8 @@ async def test_a_domain_added_later_is_seen_at_once(
     link = await make_link("https://example.com/default")
     assert await visit(edge, link.path, host) == 302
     domain_id = await pg_pool.fetchval(
-        "INSERT INTO links.domains (owner_id, host) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO links.domains (owner_id, host, verified_at) VALUES ($1, $2, now()) "
+        "RETURNING id",
         new_owner(),
         host,
     )

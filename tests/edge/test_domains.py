@@ -6,6 +6,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from tests.edge.conftest import BROWSER, ClickQueue, Client, MakeDomain, MakeLink, within
+from tests.links.conftest import LinksApi
+from tests.support import principals
+
+UA = {"User-Agent": BROWSER}
 
 
 async def test_alias_on_a_branded_domain(
@@ -81,3 +85,40 @@ async def test_new_branded_domain_is_seen_after_its_announcement(
         return resp.headers.get("Location")
 
     assert await within(1.0, root_location, "https://late.example.org/")
+
+
+async def test_a_deleted_domains_host_answers_404_never_a_default_link(
+    edge: Client, qr_api: LinksApi
+) -> None:
+    """Its links go with it, and its aliases do not fall through to the default
+    domain's links of the same name, also while every cache is warm."""
+    alice = principals.user()
+    host = f"gone-{alice.user_id}.example.com"
+    domain_id = await qr_api.create(
+        alice, "domain", domain=f"https://{host}", redirect404="https://brand.example.com/404"
+    )
+    alias = f"same-{alice.user_id}"
+    await qr_api.add(alice, url="https://example.com/branded", custom=alias, domain=domain_id)
+    await qr_api.add(alice, url="https://example.com/default", custom=alias)
+
+    async def status_at(path: str) -> tuple[int, str | None]:
+        resp = await edge.get(path, allow_redirects=False, headers={"Host": host, **UA})
+        return resp.status, resp.headers.get("Location")
+
+    assert await status_at(f"/{alias}") == (302, "https://example.com/branded")  # caches warm
+    assert await status_at("/nope") == (302, "https://brand.example.com/404")
+    status, body = await qr_api.call("DELETE", f"/api/domain/{domain_id}/delete", alice)
+    assert (status, body["deletedLinks"]) == (200, 1)
+
+    assert await within(1.0, lambda: status_at(f"/{alias}"), (404, None))
+    for path in ("/", "/nope", f"/{alias}"):
+        assert await status_at(path) == (404, None), path
+    # The default domain's link is still there, on the default domain.
+    resp = await edge.get(f"/{alias}", allow_redirects=False, headers=UA)
+    assert (resp.status, resp.headers["Location"]) == (302, "https://example.com/default")
+
+    # Added again (by anyone), the host is a branded domain again.
+    bob = principals.user()
+    again = await qr_api.create(bob, "domain", domain=f"https://{host}")
+    await qr_api.add(bob, url="https://example.com/bob", custom=alias, domain=again)
+    assert await within(1.0, lambda: status_at(f"/{alias}"), (302, "https://example.com/bob"))

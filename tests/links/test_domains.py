@@ -70,9 +70,16 @@ async def test_add_list_get_update_delete(
     assert snap is not None
     assert (snap["root"], snap["notfound"]) == ("https://example.com/new-root", None)
 
-    await links.assert_deleted(alice, "domain", domain_id)
+    status, body = await links.call("DELETE", f"/api/domain/{domain_id}/delete", alice)
+    assert (status, body) == (
+        200,
+        {"error": 0, "message": "Domain has been deleted successfully.", "deletedLinks": 0},
+    )
     assert await domain_rows(pg_pool, alice) == []
-    assert await snapshot(redis_client, settings, f"domain:{host}") is None
+    # Its host stays known as deleted: the edge serves nothing there.
+    snap = await snapshot(redis_client, settings, f"domain:{host}")
+    assert snap is not None
+    assert (snap["host"], snap["live"], snap["root"], snap["notfound"]) == (host, False, None, None)
 
 
 async def test_one_owner_per_domain(links: LinksApi, pg_pool: asyncpg.Pool) -> None:
@@ -188,8 +195,8 @@ async def test_deleting_a_domain_deletes_its_links_and_their_snapshots(
     elsewhere = await links.add(alice, url="https://example.com", custom=f"keep-{alice.user_id}")
     assert await snapshot(redis_client, settings, f"link:{host}:d0-x") is not None
 
-    status, _ = await links.call("DELETE", f"/api/domain/{domain_id}/delete", alice)
-    assert status == 200
+    status, body = await links.call("DELETE", f"/api/domain/{domain_id}/delete", alice)
+    assert (status, body["deletedLinks"]) == (200, 3)
     remaining = await pg_pool.fetch("SELECT id FROM links.links WHERE owner_id = $1", alice.user_id)
     assert [r["id"] for r in remaining] == [elsewhere["id"]]
     for i in range(3):

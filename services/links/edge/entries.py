@@ -239,14 +239,17 @@ class CampaignEntry:
 
 
 class DomainEntry:
-    __slots__ = ("host", "id", "notfound", "owner", "root")
+    __slots__ = ("host", "id", "live", "notfound", "owner", "root")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.id = _int(raw.get("id")) or 0
         self.owner = _int(raw.get("owner")) or 0
         self.host = str(raw.get("host") or "")
-        self.root = safe_url(raw.get("root"))
-        self.notfound = safe_url(raw.get("notfound"))
+        # Not live (unverified, or deleted): nothing is served on this host, and
+        # its owner's redirects are not followed. Older snapshots were all live.
+        self.live = raw.get("live") is not False
+        self.root = safe_url(raw.get("root")) if self.live else None
+        self.notfound = safe_url(raw.get("notfound")) if self.live else None
 
 
 def _rules(raw: Any, key: str) -> list[tuple[str, str]]:

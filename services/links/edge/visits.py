@@ -130,6 +130,8 @@ class Edge:
                 suffix = "link:_:" + alias
             else:
                 domain = await self._domain(host)
+                if domain is not None and not domain.live:
+                    return self._not_found(domain)
                 suffix = f"link:{domain.host}:{alias}" if domain else "link:_:" + alias
             entry = self.link_cache.get(suffix)
             if entry.__class__ is not LinkEntry:
@@ -308,6 +310,8 @@ class Edge:
         The public host and address literals (a load balancer's health check,
         a visitor typing the IP) are never looked up: no domain is an address."""
         host = host.lower().rstrip(".")
+        if host.endswith((":80", ":443")):  # domains are stored without default ports
+            host = host.rpartition(":")[0].rstrip(".")
         if not host or host == self.public_host or not HOST_RE.fullmatch(host):
             return None
         if is_address(host):
@@ -317,7 +321,7 @@ class Edge:
     async def _entry(self, request: web.Request) -> tuple[LinkEntry | None, DomainEntry | None]:
         alias = request.match_info["alias"]
         domain = await self._domain(request.headers.get("Host", ""))
-        if not ALIAS_RE.fullmatch(alias):
+        if not ALIAS_RE.fullmatch(alias) or (domain is not None and not domain.live):
             return None, domain
         host = domain.host if domain else "_"
         return await self.store.link(f"link:{host}:{alias}"), domain
@@ -370,6 +374,8 @@ class Edge:
         except Exception as exc:
             report_failure(request.app, exc, log, "domain lookup failed")
             return pages.unavailable_page()
+        if domain is not None and not domain.live:
+            return self._not_found(domain)
         if domain is not None and domain.root:
             return web.Response(
                 status=302, headers={"Location": domain.root, "Cache-Control": NO_STORE}
