@@ -105,6 +105,10 @@ STARTER: Final = {
     "prices": None,
     "limits": STARTER_LIMITS,
 }
+USAGE_EXAMPLE: Final = {
+    "links": {"used": 10, "limit": 10, "reached": True},
+    "clicks": {"used": 812, "limit": 1000, "reached": False, "overQuota": 0},
+}
 USER_EXAMPLE: Final = {
     "id": 2,
     "email": "sample2@domain.com",
@@ -115,6 +119,7 @@ USER_EXAMPLE: Final = {
     "expires": None,
     "registered": "2020-11-10 18:01:43",
     "apikey": "AbC12dEf",
+    "usage": USAGE_EXAMPLE,
 }
 CONTACT_EXAMPLE: Final = {
     "id": 12,
@@ -212,8 +217,50 @@ SCHEMAS: Final[dict[str, Any]] = {
             "status": {"enum": ["free", "pro"], "description": "`free` on a free plan."},
             "expires": {**_NULLABLE_DATE, "description": "End of the paid plan; null: never."},
             "registered": _DATE,
+            "usage": ref("Usage"),
         },
-        required=["id", "email", "username", "avatar", "status", "expires", "registered"],
+        required=["id", "email", "username", "avatar", "status", "expires", "registered", "usage"],
+    ),
+    "Usage": obj(
+        {
+            "links": ref("UsageOfLimit"),
+            "clicks": {
+                "allOf": [
+                    ref("UsageOfLimit"),
+                    obj(
+                        {
+                            "overQuota": {
+                                "type": ["integer", "null"],
+                                "minimum": 0,
+                                "description": "Clicks this month left out (not tracked) "
+                                "because the quota was reached; null: unknown.",
+                            }
+                        },
+                        required=["overQuota"],
+                    ),
+                ],
+                "description": "Tracked clicks this calendar month (UTC).",
+            },
+        },
+        required=["links", "clicks"],
+        description="(extension) What the user has used of their plan's limits. Admins are "
+        "never limited: their limits show as 0.",
+        example=USAGE_EXAMPLE,
+    ),
+    "UsageOfLimit": obj(
+        {
+            "used": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "null: the service that counts it did not answer (never a false 0).",
+            },
+            "limit": {"type": "integer", "minimum": 0, "description": "0 = no limit."},
+            "reached": {
+                "type": ["boolean", "null"],
+                "description": "true: the quota is used up; null: unknown.",
+            },
+        },
+        required=["used", "limit", "reached"],
     ),
     "User": {
         "allOf": [
@@ -451,6 +498,7 @@ PATHS: Final[dict[str, Any]] = {
                         "status": "pro",
                         "expires": "2022-11-15 15:00:00",
                         "registered": "2020-11-10 18:01:43",
+                        "usage": USAGE_EXAMPLE,
                     },
                 )
             },

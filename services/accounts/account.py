@@ -11,6 +11,7 @@ from services.accounts.access import caller
 from services.accounts.credentials import issue_key
 from services.accounts.notices import announce, invalidate
 from services.accounts.registration import read_password, unique_conflict
+from services.accounts.usage import usage_of
 from services.accounts.user_views import account_json
 from shared import outbox
 from shared.appkeys import PG_POOL
@@ -32,7 +33,8 @@ async def get_account(request: web.Request) -> web.Response:
         row = await conn.fetchrow(queries.GET_USER, who.user_id)
     if row is None:
         raise _gone()
-    return ok(data=account_json(row))
+    usage = await usage_of(request.app, [row["id"]])
+    return ok(data=account_json(row, usage[row["id"]]))
 
 
 async def update_account(request: web.Request) -> web.Response:

@@ -5,5 +5,6 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-# One pooled client for the analytics service (usage on the signed-in page).
+# One pooled client per service asked for a user's usage (services/accounts/usage.py).
 ANALYTICS_HTTP = web.AppKey("analytics_http", aiohttp.ClientSession)
+LINKS_HTTP = web.AppKey("links_http", aiohttp.ClientSession)

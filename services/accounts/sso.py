@@ -13,21 +13,17 @@ import logging
 import re
 from typing import Final
 
-import aiohttp
-import orjson
 from aiohttp import web
 
 from services.accounts import queries
 from services.accounts.access import admin, service
 from services.accounts.credentials import new_token, sha256_hex
-from services.accounts.keys import ANALYTICS_HTTP
 from services.accounts.plan_limits import canonical
 from services.accounts.sso_pages import PAGE_HEADERS, signed_in_page, unusable_page
+from services.accounts.usage import usage_of
 from services.accounts.user_views import avatar
-from shared import identity
 from shared.appkeys import PG_POOL, SETTINGS
 from shared.envelope import NotFound, ok
-from shared.identity import SERVICE
 from shared.request_body import path_id
 
 log = logging.getLogger("services.accounts.sso")
@@ -35,7 +31,6 @@ log = logging.getLogger("services.accounts.sso")
 SSO_TTL_SECONDS: Final = 3600
 SESSION_TTL_SECONDS: Final = 14 * 24 * 3600
 SESSION_COOKIE: Final = "sl_session"
-USAGE_TIMEOUT: Final = 1.0
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
 
@@ -50,27 +45,6 @@ async def login_link(request: web.Request) -> web.Response:
         await conn.execute(queries.INSERT_SSO, token_hash, user_id, float(SSO_TTL_SECONDS))
     base = request.app[SETTINGS].public_base_url
     return ok(url=f"{base}/user/login/sso/{token}")
-
-
-async def clicks_this_month(app: web.Application, user_id: int) -> int | None:
-    """From the analytics service, if it answers within a second; else ``None``."""
-    settings = app[SETTINGS]
-    path = f"/internal/usage/{user_id}"
-    headers = identity.signed_headers(SERVICE, settings.internal_secret, "GET", path)
-    try:
-        async with app[ANALYTICS_HTTP].get(
-            settings.analytics_url + path,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=USAGE_TIMEOUT),
-        ) as resp:
-            if resp.status != 200:
-                return None
-            data = orjson.loads(await resp.read())
-    except (aiohttp.ClientError, TimeoutError, OSError, orjson.JSONDecodeError) as exc:
-        log.info("usage of user %s unavailable: %s", user_id, type(exc).__name__)
-        return None
-    clicks = data.get("clicks_this_month") if isinstance(data, dict) else None
-    return clicks if isinstance(clicks, int) and not isinstance(clicks, bool) else None
 
 
 def _unusable(status: int) -> web.Response:
@@ -116,9 +90,9 @@ async def sso_landing(request: web.Request) -> web.Response:
         )
         user = await conn.fetchrow(queries.GET_USER, user_id)
     assert user is not None  # the token's row cascades away with its user
-    clicks = await clicks_this_month(request.app, user_id)
+    usage = await usage_of(request.app, [user_id])
     response = web.Response(
-        text=signed_in_page(user, canonical(user["limits"]), avatar(user["email"]), clicks),
+        text=signed_in_page(user, canonical(user["limits"]), avatar(user["email"]), usage[user_id]),
         content_type="text/html",
         charset="utf-8",
         headers=PAGE_HEADERS,

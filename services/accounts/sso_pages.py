@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any, Final
 
+from services.accounts.usage import Usage
 from shared.dates import format_datetime
 
 # The pages carry a sign-in token in their URL: never let it leak as a referrer,
@@ -43,8 +44,15 @@ def _quota(limit: int) -> str:
     return "unlimited" if limit <= 0 else f"{limit:,}"
 
 
+def _used(used: int | None, limit: int, what: str) -> str:
+    if used is None:
+        return "unavailable"
+    text = f"{used:,} of {_quota(limit)} {what}"
+    return f"{text} (limit reached)" if 0 < limit <= used else text
+
+
 def signed_in_page(
-    user: Mapping[str, Any], limits: Mapping[str, Any], avatar: str, clicks: int | None
+    user: Mapping[str, Any], limits: Mapping[str, Any], avatar: str, usage: Usage
 ) -> str:
     plan = escape(str(user["plan_name"]))
     kind = "free" if user["plan_free"] else "pro"
@@ -55,18 +63,19 @@ def signed_in_page(
         renewal = "never expires"
     else:
         renewal = f"until {escape(expires)} UTC"
-    usage = (
-        "unavailable"
-        if clicks is None
-        else f"{clicks:,} of {_quota(int(limits.get('clicks', 0)))} tracked clicks"
+    # admins are never limited, whatever their plan
+    link_limit, click_limit = (
+        (0, 0)
+        if user["role"] == "admin"
+        else (int(limits.get("links", 0)), int(limits.get("clicks", 0)))
     )
     name = escape(str(user["username"]))
     rows = (
         ("Username", name),
         ("Email", escape(str(user["email"]))),
         ("Plan", f"{plan} ({kind}), {renewal}"),
-        ("Links allowed", _quota(int(limits.get("links", 0)))),
-        ("Clicks this month", usage),
+        ("Links", _used(usage.links, link_limit, "links")),
+        ("Clicks this month", _used(usage.clicks, click_limit, "tracked clicks")),
         ("Member since", escape(format_datetime(user["created_at"]) or "")),
     )
     details = "\n".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.accounts.plan_limits import canonical
 from services.accounts.rows import Row
+from services.accounts.usage import Usage, usage_json
 from shared.dates import format_datetime
 from shared.settings import Settings
 
@@ -22,7 +23,8 @@ def status(row: Row) -> str:
     return "free" if row["plan_free"] else "pro"
 
 
-def account_json(row: Row) -> dict[str, Any]:
+def account_json(row: Row, usage: Usage) -> dict[str, Any]:
+    """The published account, and (extension) its ``usage`` against the plan's limits."""
     return {
         "id": row["id"],
         "email": row["email"],
@@ -31,10 +33,11 @@ def account_json(row: Row) -> dict[str, Any]:
         "status": status(row),
         "expires": format_datetime(row["expires_at"]),
         "registered": format_datetime(row["created_at"]),
+        "usage": usage_json(row, usage),
     }
 
 
-def user_json(row: Row) -> dict[str, Any]:
+def user_json(row: Row, usage: Usage) -> dict[str, Any]:
     return {
         "id": row["id"],
         "email": row["email"],
@@ -46,6 +49,7 @@ def user_json(row: Row) -> dict[str, Any]:
         "registered": format_datetime(row["created_at"]),
         # keys are stored hashed: only the display prefix is known
         "apikey": row["key_prefix"],
+        "usage": usage_json(row, usage),
     }
 
 

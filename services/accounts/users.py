@@ -11,6 +11,7 @@ from services.accounts.access import admin
 from services.accounts.notices import announce, invalidate, plan_changed
 from services.accounts.plan_limits import canonical
 from services.accounts.registration import read_password, read_username, register
+from services.accounts.usage import usage_of
 from services.accounts.user_views import user_json
 from shared import outbox
 from shared.appkeys import PG_POOL
@@ -38,7 +39,8 @@ async def list_users(request: web.Request) -> web.Response:
     page = positive_param(query, "page", default=1, maximum=MAX_PAGE)
     async with request.app[PG_POOL].acquire() as conn:
         rows = await conn.fetch(queries.LIST_USERS, kind, email, limit, (page - 1) * limit)
-    return ok(data=[user_json(r) for r in rows])
+    usage = await usage_of(request.app, [r["id"] for r in rows])
+    return ok(data=[user_json(r, usage[r["id"]]) for r in rows])
 
 
 async def get_user(request: web.Request) -> web.Response:
@@ -48,7 +50,8 @@ async def get_user(request: web.Request) -> web.Response:
         row = await conn.fetchrow(queries.GET_USER, user_id)
     if row is None:
         raise NotFound("User not found.")
-    return ok(data=user_json(row))
+    usage = await usage_of(request.app, [user_id])
+    return ok(data=user_json(row, usage[user_id]))
 
 
 async def add_user(request: web.Request) -> web.Response:

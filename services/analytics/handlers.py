@@ -19,7 +19,7 @@ from shared.appkeys import PG_POOL
 from shared.dates import parse_datetime, utcnow
 from shared.downloads import safe_cell
 from shared.envelope import BadRequest, Forbidden, NotFound, json_response
-from shared.request_body import path_id, read_body
+from shared.request_body import path_id, positive_id, read_body
 from shared.service import principal
 
 routes = web.RouteTableDef()
@@ -165,3 +165,20 @@ async def usage(request: web.Request) -> web.Response:
     owner = owner_for(request, str(path_id(request, "user_id")))
     async with request.app[PG_POOL].acquire() as conn:
         return json_response(await stats.usage_this_month(conn, owner, utcnow().date()))
+
+
+@routes.post("/internal/usage")
+async def usage_of_owners(request: web.Request) -> web.Response:
+    """:func:`usage` of several users at once (an admin's user list), for services only."""
+    if principal(request).role != "service":
+        raise Forbidden("This endpoint is internal.")
+    body = await read_body(request, allow_empty=False)
+    raw = body.array("owners", required=True, max_items=MAX_LINK_IDS) or []
+    owners = [positive_id(item) for item in raw]
+    if any(owner is None for owner in owners):
+        raise BadRequest("The field 'owners' must hold user ids.")
+    async with request.app[PG_POOL].acquire() as conn:
+        found = await stats.usage_by_owner(
+            conn, [o for o in owners if o is not None], utcnow().date()
+        )
+    return json_response({"usage": {str(owner): item for owner, item in found.items()}})

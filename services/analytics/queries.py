@@ -303,6 +303,8 @@ ORDER BY clicks DESC, link_id DESC
 """
 
 USAGE: Final = "SELECT clicks, over_quota FROM usage WHERE owner_id = $1 AND month = $2"
+USAGE_BY_OWNER: Final = """
+SELECT owner_id, clicks, over_quota FROM usage WHERE owner_id = any($1::bigint[]) AND month = $2"""
 
 # --- raw click export (click_export.py) ------------------------------------------
 

@@ -10,7 +10,7 @@ import aio_pika
 import aiohttp
 from aiohttp import web
 
-from services.links import account_stats, bulk, export, link_handlers, tags
+from services.links import account_stats, bulk, export, link_handlers, tags, usage
 from services.links.accounts_client import AccountsClient
 from services.links.analytics_client import AnalyticsClient
 from services.links.crud import add_routes
@@ -96,6 +96,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(titles_ctx)
     app.cleanup_ctx.append(lifecycle_ctx)
     app.router.add_routes(link_handlers.ROUTES)
-    app.router.add_routes(bulk.ROUTES + tags.ROUTES + export.ROUTES + account_stats.ROUTES)
+    app.router.add_routes(
+        bulk.ROUTES + tags.ROUTES + export.ROUTES + account_stats.ROUTES + usage.ROUTES
+    )
     add_routes(app, *RESOURCES)
     return app

@@ -105,6 +105,10 @@ RETURNING l.id, l.owner_id, l.alias, l.campaign_id,
 # What the plan's ``links`` quota counts: every redirector, the links a dynamic
 # QR code is backed by included (taken under the same per-owner lock).
 COUNT_OWNER_LINKS: Final = "SELECT count(*) FROM links WHERE owner_id = $1"
+# The same count for several owners at once: the usage the accounts service
+# shows against the quota (services/links/usage.py). Change both together.
+COUNT_LINKS_BY_OWNER: Final = """
+SELECT owner_id, count(*) FROM links WHERE owner_id = any($1::bigint[]) GROUP BY owner_id"""
 
 SET_FETCHED_TITLE: Final = "UPDATE links SET title = $2 WHERE id = $1 AND title IS NULL"
 

@@ -25,7 +25,7 @@ from shared.identity import SERVICE, Principal
 from shared.settings import Settings
 from tests.conftest import ServeApp
 from tests.support import principals
-from tests.support.service_client import service_starter
+from tests.support.service_client import closed_port, service_starter
 from tests.support.signed_client import SignedClient
 
 
@@ -141,8 +141,15 @@ async def add_sample_plans(api: AccountsApi) -> SamplePlans:
 
 @pytest.fixture
 async def start_accounts(serve_app: ServeApp, settings: Settings) -> StartAccounts:
-    """Start the accounts app; analytics points at a closed port unless overridden."""
-    return service_starter(serve_app, settings, create_app, AccountsApi)
+    """Start the accounts app; analytics and links (asked for usage) point at closed
+    ports unless overridden."""
+    start = service_starter(serve_app, settings, create_app, AccountsApi)
+
+    async def start_without_links(**overrides: Any) -> AccountsApi:
+        overrides.setdefault("links_url", f"http://127.0.0.1:{closed_port()}")
+        return await start(**overrides)
+
+    return start_without_links
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ async def test_get_account_has_the_published_shape(api: AccountsApi) -> None:
     assert got.status == 200
     assert got.body["error"] == 0
     data = got.body["data"]
-    assert list(data) == ["id", "email", "username", "avatar", "status", "expires", "registered"]
+    published = ["id", "email", "username", "avatar", "status", "expires", "registered"]
+    assert list(data) == [*published, "usage"]  # usage: an extension (see test_usage.py)
     digest = hashlib.sha256(user.email.encode()).hexdigest()
     assert data["id"] == user.id
     assert data["email"] == user.email

@@ -130,9 +130,11 @@ def usage_standin(seen: list[str]) -> AppFactory:
 
         async def usage(request: web.Request) -> web.Response:
             seen.append(principal(request).role)
-            return json_response({"clicks_this_month": 1234})
+            owners = (await request.json())["owners"]
+            figures = {"clicks_this_month": 1234, "clicks_over_quota_this_month": 0}
+            return json_response({"usage": {str(uid): figures for uid in owners}})
 
-        app.router.add_get("/internal/usage/{uid}", usage)
+        app.router.add_post("/internal/usage", usage)
         return app
 
     return factory
@@ -148,7 +150,8 @@ async def test_page_shows_clicks_from_analytics(
     token = await make_link(api, user.id)
     got = await api.call("GET", f"/internal/sso/{token}", SERVICE)
     assert got.status == 200
-    assert "<dd>1,234 of unlimited tracked clicks</dd>" in got.body
+    assert "<dt>Clicks this month</dt><dd>1,234 of unlimited tracked clicks</dd>" in got.body
+    assert "<dt>Links</dt><dd>unavailable</dd>" in got.body  # the links service is not running
     assert seen == ["service"]
 
 

@@ -22,6 +22,7 @@ USER_KEYS = [
     "expires",
     "registered",
     "apikey",
+    "usage",  # an extension (see test_usage.py)
 ]
 
 
