@@ -66,7 +66,7 @@ async def export_clicks(request: web.Request) -> web.StreamResponse:
     if who.role == "user" and not who.has_feature("export"):
         raise Forbidden("Your plan does not include exporting statistics.")
     link_raw = request.query.get("link", "").strip()
-    if link_raw and (not link_raw.isdigit() or len(link_raw) > 18):
+    if link_raw and (not (link_raw.isascii() and link_raw.isdigit()) or len(link_raw) > 18):
         raise BadRequest("The parameter 'link' must be a link id.")
     link_id = int(link_raw) if link_raw else None
     end = query_moment(request, "to") or utcnow()

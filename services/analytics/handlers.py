@@ -35,7 +35,12 @@ DEFAULT_SPAN: Final[dict[str, timedelta]] = {
 def _parse_owner(raw: Any) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 18:
+    elif (
+        isinstance(raw, str)
+        and raw.strip().isascii()
+        and raw.strip().isdigit()
+        and len(raw.strip()) <= 18
+    ):
         value = int(raw.strip())
     else:
         raise BadRequest("The parameter 'owner' must be a positive integer.")

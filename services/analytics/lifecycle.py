@@ -54,7 +54,7 @@ def limit_value(limits: Mapping[str, Any], name: str) -> int:
     value = limits.get(name)
     if isinstance(value, bool):
         return 0
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)

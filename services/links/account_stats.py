@@ -51,7 +51,9 @@ def _filters(request: web.Request) -> tuple[str | None, str | None, int | None]:
         if domain is None:
             raise BadRequest("The parameter 'domain' must be a domain name or '_'.")
     campaign_raw = request.query.get("campaign", "").strip()
-    if campaign_raw and (not campaign_raw.isdigit() or len(campaign_raw) > 18):
+    if campaign_raw and (
+        not (campaign_raw.isascii() and campaign_raw.isdigit()) or len(campaign_raw) > 18
+    ):
         raise BadRequest("The parameter 'campaign' must be a campaign id.")
     return tag, domain, int(campaign_raw) if campaign_raw else None
 

@@ -50,7 +50,7 @@ def normalize_host(raw: str) -> str | None:
     port = ""
     if ":" in host and not host.startswith("["):
         host, _, port = host.rpartition(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             return None
         port = f":{int(port)}"
     try:

@@ -20,7 +20,7 @@ from services.links.tags import parse_tags
 from shared.dates import utcnow
 from shared.envelope import BadRequest, Forbidden
 from shared.identity import Principal
-from shared.request_body import Body
+from shared.request_body import Body, positive_id
 
 _TYPE_RE: Final = re.compile(r"(direct|frame|splash)|(splash|overlay)-([1-9][0-9]{0,17})")
 STATUSES: Final = ("public", "private")
@@ -97,8 +97,8 @@ def _parse_domain(value: Any, default_host: str) -> DomainRef:
     if isinstance(value, bool):
         raise BadRequest("The field 'domain' must be a domain id or URL.")
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(value)
-        if not 0 < number < 2**63:
+        number = positive_id(value)
+        if number is None:  # "²" is a digit to isdigit(), not to int()
             raise BadRequest("The field 'domain' must be a domain id or URL.")
         return DomainRef(id=number)
     if not isinstance(value, str) or len(value) > 300:
@@ -124,7 +124,7 @@ def _ids(value: Any, name: str, limit: int = 50) -> list[int]:
         raise BadRequest(f"The field '{name}' may hold at most {limit} ids.")
     ids: list[int] = []
     for item in value:
-        if isinstance(item, str) and item.strip().isdigit():
+        if isinstance(item, str) and item.strip().isascii() and item.strip().isdigit():
             item = int(item)
         if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**63:
             raise BadRequest(f"The field '{name}' must be an array of positive integer ids.")

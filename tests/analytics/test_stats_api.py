@@ -391,3 +391,9 @@ async def test_cities_from_a_maxmind_database(
         link,
     )
     assert {r["city"]: r["n"] for r in cities} == {"Toronto": 2, "": 2}
+
+
+async def test_unicode_digits_are_a_400_not_a_500(stats_api: SignedClient) -> None:
+    """ "²" passes str.isdigit() but not int()."""
+    await get_json(stats_api, "/internal/stats/ranking?owner=²", SERVICE, status=400)
+    await get_json(stats_api, "/internal/clicks/export?owner=1&link=²", SERVICE, status=400)

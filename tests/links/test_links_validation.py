@@ -248,6 +248,10 @@ async def test_malformed_json_is_400(links: LinksApi, pg_pool: asyncpg.Pool, raw
         {"url": "https://example.com", "domain": "ftp://go.example.com"},
         {"url": "https://example.com", "domain": ["x"]},
         {"url": "https://example.com", "domain": True},
+        # digits to str.isdigit(), not to int(): were 500s
+        {"url": "https://example.com", "domain": "²"},
+        {"url": "https://example.com", "pixels": ["²"]},
+        {"url": "https://example.com:²/"},
     ],
 )
 async def test_wrong_types_and_values_are_400(
@@ -436,3 +440,9 @@ async def test_oversize_body_is_413_and_nothing_stored(
     assert status == 413
     assert data["error"] == 1
     assert await link_count(pg_pool, who) == 0
+
+
+async def test_unicode_digits_in_query_ids_are_400(links: LinksApi) -> None:
+    """ "²" passes str.isdigit() but not int(): a 400, not a 500."""
+    status, body = await links.call("GET", "/api/urls/stats?campaign=²", principals.user())
+    assert (status, body["error"]) == (400, 1), body

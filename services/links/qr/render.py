@@ -56,7 +56,7 @@ _LOGO_TOO_BIG: Final = "The logo must be at most 2 MB."
 
 def check_size(value: Any, field: str = "size") -> int:
     """An image size in pixels, ``MIN_SIZE`` to ``MAX_SIZE``."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"The field '{field}' must be an integer number of pixels.")
