@@ -30,7 +30,9 @@ OPS_PORTS = {
 }
 # A local run serves branded domains without DNS proof of ownership (nothing
 # local can publish a TXT record); the environment can still turn it on.
-LOCAL_DEFAULTS = {**OPS_PORTS, "DOMAIN_VERIFICATION": "off"}
+# DEV_MODE: a developer's machine, where the development INTERNAL_SECRET is fine
+# (every process refuses it outside DEV_MODE).
+LOCAL_DEFAULTS = {**OPS_PORTS, "DOMAIN_VERIFICATION": "off", "DEV_MODE": "1"}
 COLOURS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m", "\033[31m", "\033[37m")
 
 HOW_TO_START = {

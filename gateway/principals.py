@@ -29,9 +29,9 @@ import aiohttp
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.script_batch import BatchedScript
 from shared import identity
 from shared.identity import Principal
+from shared.script_batch import BatchedScript
 from shared.settings import Settings
 
 SCRIPT_SOURCE: Final = (Path(__file__).parent / "token_bucket.lua").read_text()
@@ -270,15 +270,14 @@ class PrincipalStore:
 
     async def _ask_accounts(self, digest: str) -> Resolved | None:
         path = "/internal/principal"
+        body = orjson.dumps({"key_hash": digest})
         headers = identity.signed_headers(
-            identity.SERVICE, self.settings.internal_secret, "POST", path
+            identity.SERVICE, self.settings.internal_secret, "POST", path, body
         )
         headers["Content-Type"] = "application/json"
         try:
             async with self.accounts.post(
-                self.settings.accounts_url + path,
-                data=orjson.dumps({"key_hash": digest}),
-                headers=headers,
+                self.settings.accounts_url + path, data=body, headers=headers
             ) as resp:
                 body = await resp.read()
                 if resp.status == 404:

@@ -67,7 +67,10 @@ async def forward(
         # yarl resolved dot segments: the service would get another path than
         # the one routed. The router refuses those already; never sign one.
         return gateway_error(404, "No such endpoint.", rid, extra_headers)
-    signature = identity.sign(principal, settings.internal_secret, request.method, url.raw_path)
+    # Signed for this one request: method, path and query as they go out, and the body.
+    signature = identity.sign(
+        principal, settings.internal_secret, request.method, url.raw_path_qs, body
+    )
     headers = upstream_request_headers(request, client, rid, signature)
     attempts = 2 if request.method in _IDEMPOTENT else 1
     for attempt in range(attempts):

@@ -2,11 +2,15 @@
 
 The gateway resolves a bearer key to a :class:`Principal` and forwards it to
 the owning service as ``X-Internal-Identity: <payload>.<signature>``, where
-payload is base64url(JSON) and signature is the hex HMAC-SHA256, under the
-shared ``INTERNAL_SECRET``, of ``payload \\n METHOD \\n PATH``. Services refuse
-any request without a valid, fresh signature, so nothing reaches them around
-the gateway. Services calling each other sign the same way with a
-``service`` principal (or the user's, when acting for them).
+payload is base64url(JSON: the principal, ``ts`` the signing time and ``n`` a
+random nonce) and signature is the hex HMAC-SHA256, under the shared
+``INTERNAL_SECRET``, of ``payload \\n METHOD \\n TARGET \\n sha256(body)``
+(TARGET: the raw path with its query string, as sent). Services refuse any
+request without a valid signature younger than ``MAX_AGE_SECONDS``, and any
+nonce they have already seen (``shared.nonces``), so a header vouches for one
+request, once: a captured one cannot be replayed, nor moved to another query
+or body. Services calling each other sign the same way with a ``service``
+principal (or the user's, when acting for them).
 """
 
 from __future__ import annotations
@@ -14,15 +18,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
 HEADER = "X-Internal-Identity"
-MAX_AGE_SECONDS = 60
+# A header is good this long either side of its signing time; its nonce is
+# remembered until then, so a short window keeps that memory small.
+MAX_AGE_SECONDS: Final = 30
+NONCE_BYTES: Final = 12
 
 Role = Literal["admin", "user", "service", "anonymous"]
 
@@ -88,41 +96,91 @@ class Principal:
 SERVICE = Principal(user_id=0, role="service", username="service")
 ANONYMOUS = Principal(user_id=0, role="anonymous")
 
+_EMPTY_BODY_DIGEST: Final = hashlib.sha256(b"").hexdigest()
 
-def _signature(secret: str, payload: str, method: str, path: str) -> str:
-    message = f"{payload}\n{method.upper()}\n{path}".encode()
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A header whose signature holds: who it vouches for, and its nonce, which
+    the receiver must see only once before ``valid_until`` (unix seconds)."""
+
+    principal: Principal
+    nonce: str
+    valid_until: float
+
+
+def _signature(secret: str, payload: str, method: str, target: str, body: bytes) -> str:
+    digest = hashlib.sha256(body).hexdigest() if body else _EMPTY_BODY_DIGEST
+    message = f"{payload}\n{method.upper()}\n{target}\n{digest}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def sign(
-    principal: Principal, secret: str, method: str, path: str, *, now: float | None = None
+    principal: Principal,
+    secret: str,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    *,
+    now: float | None = None,
 ) -> str:
-    """The header value that vouches for ``principal`` on ``METHOD path`` (path without query)."""
-    body = principal.to_json()
-    body["ts"] = int(now if now is not None else time.time())
-    payload = base64.urlsafe_b64encode(orjson.dumps(body)).decode().rstrip("=")
-    return f"{payload}.{_signature(secret, payload, method, path)}"
+    """The header value that vouches for ``principal`` on this one request:
+    ``METHOD target`` (the raw path *with* its query string, exactly as sent)
+    and ``body`` (the exact bytes sent). Each call carries a new nonce."""
+    data = principal.to_json()
+    data["ts"] = int(now if now is not None else time.time())
+    data["n"] = secrets.token_urlsafe(NONCE_BYTES)
+    payload = base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
+    return f"{payload}.{_signature(secret, payload, method, target, body)}"
 
 
-def verify(
-    header: str | None, secret: str, method: str, path: str, *, now: float | None = None
-) -> Principal | None:
-    """The principal a header vouches for, or ``None`` if it is missing, forged or stale."""
+def verify_signed(
+    header: str | None,
+    secret: str,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    *,
+    now: float | None = None,
+) -> Signed | None:
+    """What a header vouches for, or ``None`` if it is missing, forged, stale, or
+    signed for another method, path, query or body. Replays are the caller's to
+    refuse (:mod:`shared.nonces`): the signature alone cannot tell."""
     if not header or "." not in header:
         return None
     payload, _, signature = header.rpartition(".")
-    expected = _signature(secret, payload, method, path)
+    expected = _signature(secret, payload, method, target, body)
     if not hmac.compare_digest(expected, signature):
         return None
     try:
-        body = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        age = (now if now is not None else time.time()) - int(body["ts"])
-        if abs(age) > MAX_AGE_SECONDS:
+        data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        signed_at = int(data["ts"])
+        nonce = data["n"]
+        if not isinstance(nonce, str) or not nonce:
             return None
-        return Principal.from_json(body)
+        if abs((now if now is not None else time.time()) - signed_at) > MAX_AGE_SECONDS:
+            return None
+        return Signed(Principal.from_json(data), nonce, signed_at + MAX_AGE_SECONDS)
     except (ValueError, KeyError, TypeError):
         return None
 
 
-def signed_headers(principal: Principal, secret: str, method: str, path: str) -> dict[str, str]:
-    return {HEADER: sign(principal, secret, method, path)}
+def verify(
+    header: str | None,
+    secret: str,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    *,
+    now: float | None = None,
+) -> Principal | None:
+    """The principal of :func:`verify_signed` (signature and age only, no replay check)."""
+    found = verify_signed(header, secret, method, target, body, now=now)
+    return None if found is None else found.principal
+
+
+def signed_headers(
+    principal: Principal, secret: str, method: str, target: str, body: bytes = b""
+) -> dict[str, str]:
+    """``{HEADER: sign(...)}`` for a request to ``target`` (path and query, as sent)."""
+    return {HEADER: sign(principal, secret, method, target, body)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import suppress
 
@@ -13,20 +14,22 @@ from aiohttp.typedefs import Handler
 
 from shared import identity
 from shared.amqp import amqp_ctx
-from shared.appkeys import SERVICE_NAME, SETTINGS
+from shared.appkeys import REDIS, SERVICE_NAME, SETTINGS
 from shared.dependencies import unavailable_middleware
 from shared.envelope import error_middleware, error_response
 from shared.identity import Principal
 from shared.logs import configure_logging
+from shared.nonces import SeenNonces
 from shared.observability import OPS_PATHS, add_ops_routes, metrics_middleware, setup_metrics
 from shared.postgres import postgres_ctx
-from shared.redis_ctx import redis_ctx
+from shared.redis_ctx import create_redis, redis_ctx
 from shared.request_query import refuse_nul_middleware
-from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
+from shared.settings import Settings
 
 log = logging.getLogger("shared.service")
 
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+NONCES = web.AppKey("seen_nonces", SeenNonces)
 RESOURCE_CONTEXTS: dict[str, Callable[[web.Application], AsyncIterator[None]]] = {
     "postgres": postgres_ctx,
     "redis": redis_ctx,
@@ -42,25 +45,40 @@ def principal(request: web.Request) -> Principal:
 def identity_middleware(
     secret: str, public_prefixes: tuple[str, ...] = ()
 ) -> Callable[[web.Request, Handler], object]:
-    """Refuse every request that does not carry a valid gateway signature."""
+    """Refuse every request that does not carry a valid gateway signature for
+    exactly this method, path, query and body, or that carries one already used."""
 
     @web.middleware
     async def check_identity(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
         if path in OPS_PATHS or path.startswith(public_prefixes):
             return await handler(request)
-        found = identity.verify(
-            request.headers.get(identity.HEADER),
-            secret,
-            request.method,
-            request.raw_path.split("?", 1)[0],
+        # Bodies are bounded by client_max_size; the handler reads the cached bytes.
+        body = await request.read() if request.body_exists else b""
+        signed = identity.verify_signed(
+            request.headers.get(identity.HEADER), secret, request.method, request.raw_path, body
         )
-        if found is None:
+        if signed is None:
             return error_response(403, "This service only answers requests signed by the gateway.")
-        request[PRINCIPAL_KEY] = found
+        if not await request.app[NONCES].first_use(signed):
+            return error_response(403, "This signed request was already used.")
+        request[PRINCIPAL_KEY] = signed.principal
         return await handler(request)
 
     return check_identity
+
+
+async def nonces_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The seen-nonce store of the identity check, on the service's Redis client
+    (or one of its own for services that use no Redis otherwise)."""
+    own = REDIS not in app
+    redis = create_redis(app[SETTINGS].redis_url) if own else app[REDIS]
+    app[NONCES] = SeenNonces(redis, app[SETTINGS])
+    try:
+        yield
+    finally:
+        if own:
+            await redis.aclose()
 
 
 def create_service_app(
@@ -91,8 +109,30 @@ def create_service_app(
     for resource in ("postgres", "redis", "amqp"):  # opened in this order, closed in reverse
         if resource in resources:
             app.cleanup_ctx.append(RESOURCE_CONTEXTS[resource])
+    if verify_identity:
+        app.cleanup_ctx.append(nonces_ctx)
     add_ops_routes(app, resources)
     return app
+
+
+def refuse_weak_secret(settings: Settings) -> None:
+    """Exit (status 2, a clear message) when ``INTERNAL_SECRET`` is a default, a
+    placeholder or too short, unless ``DEV_MODE`` is set (then only warn)."""
+    problem = settings.internal_secret_problem()
+    if problem is None:
+        return
+    if settings.dev_mode:
+        log.warning("%s: fine for DEV_MODE, never in production", problem)
+        return
+    message = (
+        f"{problem}. Refusing to start: anyone who knows it can act as any user.\n"
+        "Set INTERNAL_SECRET to the same long random string for every process, e.g.\n"
+        "    INTERNAL_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
+        "(`make run` and the tests set DEV_MODE=1, which allows the development default.)"
+    )
+    log.critical("%s", message.splitlines()[0])
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def install_uvloop() -> None:
@@ -112,8 +152,7 @@ def serve(
     """Run one process: settings from the environment, uvloop, graceful shutdown."""
     settings = settings or Settings.from_env()
     configure_logging(name, settings.log_level, settings.log_format)
-    if settings.internal_secret == DEFAULT_INTERNAL_SECRET:
-        log.warning("INTERNAL_SECRET is the development default; set it in production")
+    refuse_weak_secret(settings)
     install_uvloop()
     app = app_factory(settings)
     log.info("starting %s on %s:%s", name, settings.host, port(settings))

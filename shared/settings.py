@@ -7,9 +7,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-DEFAULT_INTERNAL_SECRET = "dev-internal-secret-change-me"  # noqa: S105 - dev default, warned about at start
+DEFAULT_INTERNAL_SECRET = "dev-internal-secret-change-me"  # noqa: S105 - dev default, refused outside DEV_MODE
+# Secrets everyone can read (this file, docker-compose.yml, the k8s manifests):
+# outside DEV_MODE a process refuses to start with one of them, or a short one.
+PLACEHOLDER_SECRETS: Final = frozenset(
+    {DEFAULT_INTERNAL_SECRET, "change-me-in-production", "CHANGE-ME-long-random-string"}
+)
+MIN_SECRET_LENGTH: Final = 32
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -51,6 +57,9 @@ class Settings:
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     public_base_url: str = "http://localhost:8080"
     internal_secret: str = DEFAULT_INTERNAL_SECRET
+    # Development and tests (`make run`, the test fixtures): the well-known
+    # default secret is allowed. Never set it in production.
+    dev_mode: bool = False
 
     host: str = "127.0.0.1"
     gateway_port: int = 8000
@@ -168,6 +177,7 @@ class Settings:
             amqp_url=e.get("AMQP_URL", d.amqp_url),
             public_base_url=e.get("PUBLIC_BASE_URL", d.public_base_url).rstrip("/"),
             internal_secret=e.get("INTERNAL_SECRET", d.internal_secret),
+            dev_mode=_bool(e, "DEV_MODE", d.dev_mode),
             host=host,
             gateway_port=_int(e, "GATEWAY_PORT", d.gateway_port),
             edge_port=_int(e, "EDGE_PORT", d.edge_port),
@@ -234,6 +244,19 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    def internal_secret_problem(self) -> str | None:
+        """Why ``internal_secret`` must not be used outside development, or ``None``.
+
+        Anyone who knows it can sign as any user to any service (and forge the
+        edge's form tokens), so a default, a placeholder or a short one is refused."""
+        secret = self.internal_secret
+        lowered = secret.lower()
+        if secret in PLACEHOLDER_SECRETS or "change-me" in lowered or "changeme" in lowered:
+            return "INTERNAL_SECRET is the development default or a placeholder"
+        if len(secret) < MIN_SECRET_LENGTH:
+            return f"INTERNAL_SECRET is shorter than {MIN_SECRET_LENGTH} characters"
+        return None
 
     @property
     def public_host(self) -> str:

@@ -30,6 +30,7 @@ async def settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Se
         redis_prefix=f"t{RUN_ID}:",
         amqp_prefix=f"t{RUN_ID}.",
         internal_secret=secrets.token_hex(16),
+        dev_mode=True,
         spool_dir=str(tmp_path_factory.mktemp("spool")),
         allow_private_fetch=True,
         domain_verification=False,  # the tests of verification turn it on

@@ -49,8 +49,8 @@ from shared.dependencies import DEPENDENCY_CHECKS
 from shared.events import EventPublisher
 from shared.logs import configure_logging
 from shared.observability import CHECKS_BY_RESOURCE
-from shared.service import create_service_app, install_uvloop
-from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
+from shared.service import create_service_app, install_uvloop, refuse_weak_secret
+from shared.settings import Settings
 
 log = logging.getLogger("services.analytics.worker")
 
@@ -264,8 +264,7 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     settings = Settings.from_env()
     configure_logging("worker", settings.log_level, settings.log_format)
-    if settings.internal_secret == DEFAULT_INTERNAL_SECRET:
-        log.warning("INTERNAL_SECRET is the development default; set it in production")
+    refuse_weak_secret(settings)
     install_uvloop()
     asyncio.run(run(settings))
 

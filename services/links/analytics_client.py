@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from shared import identity
 from shared.envelope import ApiError
@@ -52,17 +53,21 @@ class AnalyticsClient:
         body: Any = None,
         deadline: float = LOOKUP_TIMEOUT,
     ) -> tuple[int, CIMultiDictProxy[str], bytes]:
-        headers = identity.signed_headers(who, self.settings.internal_secret, method, path)
-        data = None
+        url = URL(self.base + path)
+        if params:
+            url = url.with_query(params)
+        data = orjson.dumps(body) if body is not None else b""
+        # Signed for this one request: path and query as they go out, and the body.
+        headers = identity.signed_headers(
+            who, self.settings.internal_secret, method, url.raw_path_qs, data
+        )
         if body is not None:
-            data = orjson.dumps(body)
             headers["Content-Type"] = "application/json"
         try:
             async with self.session.request(
                 method,
-                self.base + path,
-                params=params,
-                data=data,
+                url,
+                data=data or None,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(
                     total=deadline,

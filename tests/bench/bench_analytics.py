@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import orjson
+from yarl import URL
 
 from services.analytics.topology import CLICKS_QUEUE, declare_queue
 from shared import amqp, identity
@@ -131,18 +132,21 @@ class StatsApi:
         self.session = session
 
     async def get(self, path: str) -> Any:
+        url = URL(self.settings.analytics_url + path)
         headers = identity.signed_headers(
-            SERVICE, self.settings.internal_secret, "GET", path.split("?")[0]
+            SERVICE, self.settings.internal_secret, "GET", url.raw_path_qs
         )
-        async with self.session.get(self.settings.analytics_url + path, headers=headers) as resp:
+        async with self.session.get(url, headers=headers) as resp:
             assert resp.status == 200, await resp.text()
             return await resp.json()
 
     async def counts(self, owner: int, link_ids: list[int]) -> dict[str, int]:
         path = "/internal/stats/counts"
-        headers = identity.signed_headers(SERVICE, self.settings.internal_secret, "POST", path)
-        headers["Content-Type"] = "application/json"
         body = orjson.dumps({"owner": owner, "link_ids": link_ids})
+        headers = identity.signed_headers(
+            SERVICE, self.settings.internal_secret, "POST", path, body
+        )
+        headers["Content-Type"] = "application/json"
         async with self.session.post(
             self.settings.analytics_url + path, data=body, headers=headers
         ) as resp:

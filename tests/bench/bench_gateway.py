@@ -95,13 +95,12 @@ async def _bench_user(system: RunningSystem) -> tuple[str, Principal]:
             },
         )
         key = str(user["data"]["apikey"])  # type: ignore[index]
+        body = orjson.dumps({"key_hash": hashlib.sha256(key.encode()).hexdigest()})
         headers = identity.signed_headers(
-            SERVICE, system.settings.internal_secret, "POST", "/internal/principal"
+            SERVICE, system.settings.internal_secret, "POST", "/internal/principal", body
         )
         async with http.post(
-            system.settings.accounts_url + "/internal/principal",
-            data=orjson.dumps({"key_hash": hashlib.sha256(key.encode()).hexdigest()}),
-            headers=headers,
+            system.settings.accounts_url + "/internal/principal", data=body, headers=headers
         ) as resp:
             found = orjson.loads(await resp.read())
     principal = Principal(

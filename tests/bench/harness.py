@@ -28,6 +28,7 @@ async def bench_settings(**overrides: object) -> AsyncIterator[Settings]:
         redis_prefix=f"b{run}:",
         amqp_prefix=f"b{run}.",
         internal_secret=secrets.token_hex(16),
+        dev_mode=True,
         spool_dir=spool,
         log_level="WARNING",
         **overrides,

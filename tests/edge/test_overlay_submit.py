@@ -30,7 +30,11 @@ class Accounts:
     def app(self, _settings: Settings) -> web.Application:
         async def submit(request: web.Request) -> web.Response:
             caller = identity.verify(
-                request.headers.get(identity.HEADER), self.secret, "POST", request.path
+                request.headers.get(identity.HEADER),
+                self.secret,
+                "POST",
+                request.raw_path,
+                await request.read(),
             )
             if caller is None:
                 return web.json_response({"error": 1, "message": "unsigned"}, status=403)

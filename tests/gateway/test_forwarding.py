@@ -118,11 +118,15 @@ async def test_signature_verifies_only_for_that_request(
     assert (await gateway.get("/api/users?filter=admin", key)).status == 200
     [seen] = accounts.hits()
     header = seen.headers["X-Internal-Identity"]
-    found = identity.verify(header, settings_secret, "GET", "/api/users")
+    found = identity.verify(header, settings_secret, "GET", "/api/users?filter=admin")
     assert found is not None
     assert found.user_id == uid
-    assert identity.verify(header, settings_secret, "DELETE", "/api/users") is None
+    assert identity.verify(header, settings_secret, "DELETE", "/api/users?filter=admin") is None
     assert identity.verify(header, settings_secret, "GET", "/api/user/1/delete") is None
+    # the query and the body are signed too
+    assert identity.verify(header, settings_secret, "GET", "/api/users") is None
+    assert identity.verify(header, settings_secret, "GET", "/api/users?filter=user") is None
+    assert identity.verify(header, settings_secret, "GET", "/api/users?filter=admin", b"{}") is None
 
 
 async def test_request_id_is_generated_when_absent_or_unsafe(

@@ -47,9 +47,13 @@ class Analytics:
         app.router.add_get("/internal/stats/ranking", self.ranking)
         self.server = TestServer(app)
 
-    def check(self, request: web.Request, owner: Any) -> None:
+    async def check(self, request: web.Request, owner: Any) -> None:
         who = identity.verify(
-            request.headers.get(identity.HEADER), self.secret, request.method, request.path
+            request.headers.get(identity.HEADER),
+            self.secret,
+            request.method,
+            request.raw_path,
+            await request.read(),
         )
         if who is None or str(who.user_id) != str(owner) or who.role != "user":
             raise web.HTTPForbidden()
@@ -58,28 +62,28 @@ class Analytics:
             raise web.HTTPInternalServerError()
 
     async def stats(self, request: web.Request) -> web.Response:
-        self.check(request, request.query.get("owner"))
+        await self.check(request, request.query.get("owner"))
         return web.json_response(STATS)
 
     async def series(self, request: web.Request) -> web.Response:
-        self.check(request, request.query.get("owner"))
+        await self.check(request, request.query.get("owner"))
         if request.query.get("interval") not in (None, "hour", "day", "month"):
             return web.json_response({"error": 1, "message": "Bad interval."}, status=400)
         return web.json_response({"error": 0, "data": [["2026-01-01", 3]]})
 
     async def export(self, request: web.Request) -> web.Response:
-        self.check(request, request.query.get("owner"))
+        await self.check(request, request.query.get("owner"))
         return web.Response(text="date,clicks\n2026-01-01,3\n", content_type="text/csv")
 
     async def counts(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.check(request, body["owner"])
+        await self.check(request, body["owner"])
         return web.json_response(
             {"counts": {str(i): self.clicks[i] for i in body["link_ids"] if i in self.clicks}}
         )
 
     async def ranking(self, request: web.Request) -> web.Response:
-        self.check(request, request.query.get("owner"))
+        await self.check(request, request.query.get("owner"))
         ranked = sorted(self.clicks.items(), key=lambda kv: -kv[1])
         return web.json_response({"links": [[i, n] for i, n in ranked]})
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from shared import identity
 from shared.envelope import ok
 from shared.request_body import read_body
 from shared.service import create_service_app, principal
@@ -101,3 +103,42 @@ async def test_ops_endpoints(serve_app: ServeApp) -> None:
     assert (await ready.json())["status"] == "ready"
     metrics = await client.get("/metrics")
     assert "http_requests_total" in await metrics.text()
+
+
+async def test_a_signed_request_is_accepted_once(serve_app: ServeApp, settings: Settings) -> None:
+    client = await serve_app(echo_app)
+    alice = principals.user()
+    body = b'{"name": "bob"}'
+    header = identity.sign(alice, settings.internal_secret, "POST", "/api/whoami", body)
+    sent = {identity.HEADER: header, "Content-Type": "application/json"}
+    first = await client.post("/api/whoami", data=body, headers=sent)
+    assert first.status == 200
+    replayed = await client.post("/api/whoami", data=body, headers=sent)
+    assert replayed.status == 403
+    assert await replayed.json() == {"error": 1, "message": "This signed request was already used."}
+    # nor can it be moved to another body or query
+    other = await client.post("/api/whoami", data=b'{"name": "eve"}', headers=sent)
+    assert other.status == 403
+    moved = await client.post("/api/whoami?as=admin", data=body, headers=sent)
+    assert moved.status == 403
+
+
+async def test_a_replay_is_refused_by_every_replica(
+    serve_app: ServeApp, settings: Settings
+) -> None:
+    first, second = await serve_app(echo_app), await serve_app(echo_app)
+    header = identity.sign(principals.user(), settings.internal_secret, "POST", "/api/whoami")
+    assert (await first.post("/api/whoami", headers={identity.HEADER: header})).status == 200
+    assert (await second.post("/api/whoami", headers={identity.HEADER: header})).status == 403
+
+
+async def test_the_seen_nonce_is_forgotten_once_the_signature_expires(
+    serve_app: ServeApp, settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    client = await serve_app(echo_app)
+    header = identity.sign(principals.user(), settings.internal_secret, "POST", "/api/whoami")
+    assert (await client.post("/api/whoami", headers={identity.HEADER: header})).status == 200
+    signed = identity.verify_signed(header, settings.internal_secret, "POST", "/api/whoami")
+    assert signed is not None
+    ttl = await redis_client.ttl(settings.redis_key("nonce", signed.nonce))
+    assert 0 < ttl <= 2 * identity.MAX_AGE_SECONDS + 1

@@ -38,6 +38,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "AMQP_URL": settings.amqp_url,
         "PUBLIC_BASE_URL": settings.public_base_url,
         "INTERNAL_SECRET": settings.internal_secret,
+        "DEV_MODE": "1" if settings.dev_mode else "0",
         "REDIS_PREFIX": settings.redis_prefix,
         "AMQP_PREFIX": settings.amqp_prefix,
         "GATEWAY_PORT": str(settings.gateway_port),

@@ -14,6 +14,7 @@ import time
 from typing import Any, Final
 
 import aiohttp
+import orjson
 import redis.asyncio as aioredis
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -526,12 +527,14 @@ class Edge:
 
     async def _submit_contact(self, body: dict[str, Any]) -> bool:
         assert self.accounts is not None
+        data = orjson.dumps(body)  # signed as sent
         headers = identity.signed_headers(
-            identity.SERVICE, self.settings.internal_secret, "POST", CONTACTS_PATH
+            identity.SERVICE, self.settings.internal_secret, "POST", CONTACTS_PATH, data
         )
+        headers["Content-Type"] = "application/json"
         try:
             async with self.accounts.post(
-                self.settings.accounts_url + CONTACTS_PATH, json=body, headers=headers
+                self.settings.accounts_url + CONTACTS_PATH, data=data, headers=headers
             ) as resp:
                 if resp.status != 200:
                     log.warning("accounts refused an overlay contact: HTTP %s", resp.status)

@@ -1,10 +1,11 @@
 """One Lua script run for many concurrent requests in one Redis round trip.
 
-Every request needs the token-bucket script once. Sent one by one, each call
+Every gateway request needs the token-bucket script once, and every signed
+request a service receives the nonce script once. Sent one by one, each call
 pays a write, a read and the client's per-command bookkeeping; here the calls
 made during one turn of the event loop go out together as a pipeline (each
-call is still its own atomic script run), which is what keeps the gateway's
-cost per request low under load. A single call is simply a pipeline of one."""
+call is still its own atomic script run), which is what keeps the cost per
+request low under load. A single call is simply a pipeline of one."""
 
 from __future__ import annotations
 
