@@ -21,6 +21,7 @@ from typing import Any, Final
 import aiohttp
 import orjson
 from aiohttp import web
+from yarl import URL
 
 from services.links import queries
 from services.links.access import caller, require_feature
@@ -170,13 +171,13 @@ async def _relay_clicks(
     who = caller(request)
     client = request.app[ANALYTICS]
     settings = request.app[SETTINGS]
-    path = "/internal/clicks/export"
-    headers = identity.signed_headers(who, settings.internal_secret, "GET", path)
+    url = URL(settings.analytics_url + "/internal/clicks/export").with_query(params)
+    # signed over the path and query exactly as they go out
+    headers = identity.signed_headers(who, settings.internal_secret, "GET", url.raw_path_qs)
     resp: web.StreamResponse | None = None
     try:
         async with client.session.get(
-            settings.analytics_url + path,
-            params=params,
+            url,
             headers=headers,
             timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=settings.upstream_connect_timeout, sock_read=60
