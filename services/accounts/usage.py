@@ -47,11 +47,12 @@ async def _ask(
     session: aiohttp.ClientSession, base_url: str, secret: str, user_ids: Sequence[int]
 ) -> Mapping[str, Any]:
     """``{"<user id>": {...figures}}`` from one service, or ``{}`` if it cannot say."""
-    headers = identity.signed_headers(SERVICE, secret, "POST", USAGE_PATH)
+    body = orjson.dumps({"owners": list(user_ids)})
+    headers = identity.signed_headers(SERVICE, secret, "POST", USAGE_PATH, body)  # as sent
     try:
         async with session.post(
             base_url + USAGE_PATH,
-            data=orjson.dumps({"owners": list(user_ids)}),
+            data=body,
             headers={**headers, "Content-Type": "application/json"},
             timeout=aiohttp.ClientTimeout(total=USAGE_TIMEOUT),
         ) as resp:

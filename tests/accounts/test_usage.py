@@ -178,7 +178,7 @@ async def test_the_usage_endpoints_answer_services_only(platform: Platform) -> N
                 (SERVICE, b"{}", 400),
                 (SERVICE, b'{"owners": [7, 8]}', 200),
             ):
-                headers = identity.signed_headers(who, secret, "POST", "/internal/usage")
+                headers = identity.signed_headers(who, secret, "POST", "/internal/usage", body)
                 async with http.post(
                     f"{base}/internal/usage",
                     data=body,
