@@ -9,6 +9,7 @@ new alias). Every failure is written with its reason to the failures file."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from cli.sources import SourceLink
 from services.links.link_store import ALIAS_TAKEN
 
 BATCH: Final = 1_000
+# Batches in flight at once: one is validated here while the other is written.
+PARALLEL: Final = 2
 # Sends one batch of bulk items; answers the bulk results, in order.
 Sink = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 
@@ -132,9 +135,9 @@ async def run_import(
     ):
         failures = Failures(handle)
         task = progress.add_task(label, total=total, created=0, skipped=0, failed=0)
-        batch: list[SourceLink] = []
+        in_flight: list[asyncio.Task[None]] = []
 
-        async def flush() -> None:
+        async def send(batch: list[SourceLink]) -> None:
             await _send(sink, batch, summary, failures, rename_taken)
             progress.update(
                 task,
@@ -143,12 +146,24 @@ async def run_import(
                 skipped=summary.skipped,
                 failed=summary.failed,
             )
-            batch.clear()
 
-        async for link in _aiter(links):
-            batch.append(link)
-            if len(batch) >= BATCH:
-                await flush()
-        if batch:
-            await flush()
+        async def flush(batch: list[SourceLink]) -> None:
+            if len(in_flight) >= PARALLEL:
+                await in_flight.pop(0)
+            in_flight.append(asyncio.create_task(send(batch)))
+
+        batch: list[SourceLink] = []
+        try:
+            async for link in _aiter(links):
+                batch.append(link)
+                if len(batch) >= BATCH:
+                    await flush(batch)
+                    batch = []
+            if batch:
+                await flush(batch)
+            for pending in in_flight:
+                await pending
+        finally:
+            for pending in in_flight:
+                pending.cancel()
     return summary

@@ -24,8 +24,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from services.accounts.plan_limits import canonical
-from services.links.bulk import create_links
-from services.links.link_handlers import announce_created
+from services.links.bulk import announce_bulk, create_links
 from shared import identity
 from shared.appkeys import PG_POOL, REDIS, SETTINGS
 from shared.identity import Principal
@@ -110,7 +109,7 @@ class Api:
 class Local:
     settings: Settings
     pool: asyncpg.Pool  # search_path links
-    app: web.Application  # what announce_created reads: settings, pool, Redis
+    app: web.Application  # what announce_bulk reads: settings, pool, Redis
 
     async def user(self, username: str) -> Principal:
         row = await self.pool.fetchrow(USER_BY_NAME, username)
@@ -127,7 +126,7 @@ class Local:
     async def bulk(self, who: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn, conn.transaction():
             outcome = await create_links(conn, who, self.settings, items)
-        await announce_created(self.app, outcome.created)
+        await announce_bulk(self.app, outcome.created)
         return outcome.results
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 API_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The common case, read without strptime (an import parses 100,000 of them).
+_API_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 _ACCEPTED = (API_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
@@ -23,6 +26,11 @@ def format_datetime(value: datetime | None) -> str | None:
 def parse_datetime(value: str) -> datetime | None:
     """Parse an API date (UTC); ``None`` if it is not one."""
     text = value.strip().removesuffix("Z")
+    if _API_SHAPE.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:
+            return None
     for fmt in _ACCEPTED:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)

@@ -18,21 +18,24 @@ generated one) in the next round."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from services.links import queries
 from services.links.access import caller, quota_refusal, quota_room
 from services.links.aliases import generate_alias
+from services.links.effects import Effects, apply_effects
+from services.links.keys import TITLES
 from services.links.link_fields import DomainRef
 from services.links.link_handlers import (
     CreatedLink,
     NewLink,
-    announce_created,
     prepare_link,
     stage_created,
     wants_title,
@@ -41,17 +44,22 @@ from services.links.link_refs import check_references
 from services.links.link_store import (
     ALIAS_TAKEN,
     GENERATE_ATTEMPTS,
+    host_of,
     resolve_domain,
     short_url,
 )
 from services.links.rows import Conn
-from shared.appkeys import PG_POOL, SETTINGS
+from services.links.snapshot import link_key_suffix, publish_snapshots
+from shared.appkeys import PG_POOL, REDIS, SETTINGS
 from shared.envelope import ApiError, BadRequest, ok
 from shared.identity import Principal
 from shared.request_body import Body, read_body
 from shared.settings import Settings
 
+log = logging.getLogger("services.links.bulk")
+
 MAX_ITEMS: Final = 1_000
+INVALIDATION_BATCH: Final = 500
 MAX_SOURCE_LENGTH: Final = 255
 NOT_AN_OBJECT: Final = "Each item must be a JSON object with the parameters of url/add."
 _REFERENCE_COLUMNS: Final = ("pixel_ids", "type", "channel_id", "campaign_id")
@@ -62,6 +70,7 @@ class Item:
     """One item of a batch and what became of it."""
 
     index: int
+    body: Body | None = None
     new: NewLink | None = None
     source: str | None = None
     created_at: datetime | None = None
@@ -93,18 +102,26 @@ def _extras(body: Body) -> tuple[str | None, datetime | None]:
     return source, body.when("created")
 
 
-async def _prepare(who: Principal, settings: Settings, index: int, raw: Any) -> Item:
+def _item(index: int, raw: Any) -> Item:
+    """An item with its import-only fields read (the rest is validated by _prepare)."""
     item = Item(index)
     if not isinstance(raw, dict):
         item.fail(NOT_AN_OBJECT)
         return item
-    body = Body(raw)
+    item.body = Body(raw)
     try:
-        item.source, item.created_at = _extras(body)
-        item.new = await prepare_link(who, body, settings)
+        item.source, item.created_at = _extras(item.body)
     except ApiError as exc:
         item.fail(exc.message)
     return item
+
+
+async def _prepare(who: Principal, settings: Settings, item: Item) -> None:
+    assert item.body is not None
+    try:
+        item.new = await prepare_link(who, item.body, settings)
+    except ApiError as exc:
+        item.fail(exc.message)
 
 
 def _settle(item: Item, settings: Settings, link_id: int, alias: str, existing: bool) -> None:
@@ -248,14 +265,43 @@ async def create_links(
     """Create what can be created of ``raw_items`` inside the caller's transaction.
 
     The caller announces ``created`` (snapshots, titles) after it commits."""
-    items = [await _prepare(who, settings, i, raw) for i, raw in enumerate(raw_items)]
+    items = [_item(i, raw) for i, raw in enumerate(raw_items)]
+    # Already imported first: a re-run validates nothing it will not create.
     await _already_imported(conn, who, settings, items)
+    for item in items:
+        if item.pending:
+            await _prepare(who, settings, item)
     await _check_targets(conn, who, items)
     room = await quota_room(conn, who, "links", queries.COUNT_OWNER_LINKS)
     created = await _insert(conn, who, settings, items, room)
     results = [item.result for item in items if item.result is not None]
     assert len(results) == len(items)
     return BulkOutcome(results, created)
+
+
+async def announce_bulk(app: web.Application, created: Sequence[CreatedLink]) -> None:
+    """After the commit: what the new links change for the edges, and their titles.
+
+    A new link has no snapshot yet, so instead of reading 1,000 snapshots back
+    (what a single add does) each key is only invalidated: an edge that cached
+    the alias as missing forgets it, and the first visit loads it from Postgres.
+    Deleting a cache key needs no lock: whatever it races with, the next read
+    finds the committed row. The rotators of the campaigns they joined are
+    rewritten as usual."""
+    suffixes = [link_key_suffix(host_of(link.key_row), link.alias) for link in created]
+    for start in range(0, len(suffixes), INVALIDATION_BATCH):
+        batch = suffixes[start : start + INVALIDATION_BATCH]
+        try:
+            await publish_snapshots(app[REDIS], app[SETTINGS], [(s, None) for s in batch])
+        except RedisError:
+            log.exception("could not invalidate %d new link key(s)", len(batch))
+    campaigns = [link.campaign_id for link in created if link.campaign_id is not None]
+    if campaigns:
+        await apply_effects(app, Effects(campaigns=campaigns))
+    titles = app.get(TITLES)
+    for link in created:
+        if link.wants_title and titles is not None:
+            titles.schedule(link.id, link.long_url)
 
 
 def bulk_items(body: Body) -> list[Any]:
@@ -271,7 +317,7 @@ async def add_links(request: web.Request) -> web.Response:
     raw_items = bulk_items(await read_body(request, allow_empty=False))
     async with request.app[PG_POOL].acquire() as conn, conn.transaction():
         outcome = await create_links(conn, who, settings, raw_items)
-    await announce_created(request.app, outcome.created)
+    await announce_bulk(request.app, outcome.created)
     return ok(**outcome.counts(), results=outcome.results)
 
 
