@@ -38,7 +38,7 @@ SHUTDOWN_GRACE: Final = 10.0
 async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
     app[PG_POOL] = await create_pool(
         app[SETTINGS].database_url,
-        max_size=8,
+        max_size=4,
         server_settings={"application_name": "webhook-delivery"},
     )
     try:
@@ -57,7 +57,16 @@ async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    dispatcher = Dispatcher(app[PG_POOL], app[SENDER], app[SETTINGS])
+    """The dispatcher, on a pool of its own whose commits do not wait for the disk:
+    what it writes (claims, outcomes) is re-done if a Postgres crash loses it, which
+    at-least-once delivery allows. The fan-out's inserts, acknowledged to the
+    broker, stay on the durable pool."""
+    schedule_pool = await create_pool(
+        app[SETTINGS].database_url,
+        max_size=4,
+        server_settings={"application_name": "webhook-delivery", "synchronous_commit": "off"},
+    )
+    dispatcher = Dispatcher(schedule_pool, app[SENDER], app[SETTINGS])
     app[DISPATCHER] = dispatcher
     task = asyncio.create_task(dispatcher.run(), name="webhooks-dispatcher")
     dispatcher.wake()  # whatever came due while no process ran
@@ -68,6 +77,7 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+        await schedule_pool.close()
 
 
 async def consumer_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -97,11 +97,13 @@ VALUES ($1, $2, $3, $4, $5)"""
 # --- the schedule -------------------------------------------------------------------
 
 # Due deliveries of enabled endpoints: at most $7 rows, at most $3 per endpoint
-# minus what this process already has in flight for it ($4/$5), none of the
-# endpoints in $1 (full), out of the $2 oldest due rows not locked by another
-# replica (SKIP LOCKED: replicas never claim one row twice). A claimed row's next
-# attempt moves past the send's deadline ($6 seconds): if this process dies
-# mid-send, the row simply comes due again (at-least-once).
+# minus what this process already holds of it ($4/$5), none of the endpoints in
+# $1 (full), chosen among the $2 oldest due rows. Only the chosen rows are
+# locked (locking a row writes it), with SKIP LOCKED: replicas never claim one
+# row twice (a row another replica claimed meanwhile is no longer due when
+# re-checked). A claimed row's next attempt moves past the sends' deadlines ($6
+# seconds): if this process dies mid-send, the row simply comes due again
+# (at-least-once).
 CLAIM_DUE: Final = """
 WITH candidates AS (
     SELECT d.id, d.endpoint_id, d.next_attempt_at
@@ -110,7 +112,6 @@ WITH candidates AS (
       AND NOT (d.endpoint_id = any($1::bigint[]))
     ORDER BY d.next_attempt_at
     LIMIT $2
-    FOR UPDATE SKIP LOCKED
 ), ranked AS (
     SELECT c.id, c.endpoint_id, c.next_attempt_at,
            row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.id) AS n
@@ -123,11 +124,15 @@ WITH candidates AS (
     WHERE e.enabled AND r.n <= $3 - coalesce(f.n, 0)
     ORDER BY r.next_attempt_at, r.id
     LIMIT $7
+), locked AS (
+    SELECT d.id FROM webhooks.deliveries d
+    WHERE d.id IN (SELECT id FROM chosen) AND d.state = 'pending' AND d.next_attempt_at <= now()
+    FOR UPDATE SKIP LOCKED
 )
 UPDATE webhooks.deliveries d
 SET next_attempt_at = now() + make_interval(secs => $6), attempts = d.attempts + 1
-FROM chosen c, webhooks.endpoints e
-WHERE d.id = c.id AND e.id = d.endpoint_id
+FROM locked l, webhooks.endpoints e
+WHERE d.id = l.id AND e.id = d.endpoint_id
 RETURNING d.id, d.endpoint_id, d.event_id, d.event_type, d.body, d.attempts, d.created_at,
           d.occurred_at, e.url, e.secret"""
 MARK_DELIVERED: Final = """

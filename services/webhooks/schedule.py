@@ -27,7 +27,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -44,8 +44,8 @@ from shared.settings import Settings
 
 log = logging.getLogger("services.webhooks.schedule")
 
-LEASE_MARGIN: Final = 30.0  # seconds past the send's deadline before a claimed row is due again
-CLAIM_FACTOR: Final = 4  # candidate rows looked at per free slot
+LEASE_MARGIN: Final = 30.0  # seconds past the sends' deadlines before a claimed row is due again
+QUEUE_DEPTH: Final = 4  # an endpoint's claimed rows per process: this many times its concurrency
 RECORD_BATCH: Final = 500
 RECORD_WAIT: Final = 0.02  # outcomes are written at most this long after the attempt
 MAX_BATCH_EVENTS: Final = 1000
@@ -189,7 +189,11 @@ async def make_batches(pool: asyncpg.Pool) -> int:
 
 
 class Dispatcher:
-    """Claims due deliveries and sends them, within the concurrency limits."""
+    """Claims due deliveries and sends them, within the concurrency limits.
+
+    A claim takes up to ``QUEUE_DEPTH`` times an endpoint's concurrency of its due
+    rows at once, so a busy endpoint's next request starts as soon as one ends,
+    without a round trip; the claimed rows' lease covers that wait."""
 
     def __init__(
         self,
@@ -204,15 +208,19 @@ class Dispatcher:
         self.settings = settings
         self.recorder = Recorder(pool, settings)
         self.on_sent = on_sent
-        self.in_flight: Counter[int] = Counter()
         self.per_endpoint = max(1, settings.webhook_endpoint_concurrency)
-        self.capacity = max(1, settings.webhook_concurrency)
-        self.lease = settings.webhook_timeout + LEASE_MARGIN
+        self.depth = self.per_endpoint * QUEUE_DEPTH  # rows one endpoint may hold here
+        self.capacity = max(self.per_endpoint, settings.webhook_concurrency)
+        # A held row waits for at most QUEUE_DEPTH sends before it, each with a deadline.
+        self.lease = settings.webhook_timeout * (QUEUE_DEPTH + 1) + LEASE_MARGIN
+        self.in_flight: Counter[int] = Counter()
+        self.queued: dict[int, deque[asyncpg.Record]] = {}
+        self.held = 0  # claimed rows not finished yet (queued or in flight)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
-        """New deliveries were stored (or a slot freed): look now, not at the next poll."""
+        """New deliveries were stored (or room freed): look now, not at the next poll."""
         self._wake.set()
 
     @property
@@ -240,36 +248,49 @@ class Dispatcher:
                 with suppress(asyncio.CancelledError):
                     await task
 
+    def _held_by(self, endpoint_id: int) -> int:
+        return self.in_flight[endpoint_id] + len(self.queued.get(endpoint_id, ()))
+
     async def dispatch(self) -> int:
-        """Claim and start as many due deliveries as there are free slots."""
-        started = 0
+        """Claim due deliveries while there is room; returns how many were claimed."""
+        claimed = 0
         while True:
-            free = self.capacity - len(self._tasks)
+            free = self.capacity - self.held
             if free <= 0:
-                return started
-            full = [eid for eid, n in self.in_flight.items() if n >= self.per_endpoint]
-            partial = [(eid, n) for eid, n in self.in_flight.items() if 0 < n < self.per_endpoint]
+                return claimed
+            held = {eid: self._held_by(eid) for eid in set(self.in_flight) | set(self.queued)}
+            full = [eid for eid, n in held.items() if n >= self.depth]
+            partial = [(eid, n) for eid, n in held.items() if 0 < n < self.depth]
             rows = await self.pool.fetch(
                 queries.CLAIM_DUE,
                 full,
-                free * CLAIM_FACTOR,
-                self.per_endpoint,
+                free,
+                self.depth,
                 [eid for eid, _ in partial],
                 [n for _, n in partial],
                 self.lease,
                 free,
             )
             for row in rows:
-                self._start(row)
-            started += len(rows)
+                self.held += 1
+                self.queued.setdefault(row["endpoint_id"], deque()).append(row)
+            for endpoint_id in {row["endpoint_id"] for row in rows}:
+                self._pump(endpoint_id)
+            claimed += len(rows)
             if not rows:
-                return started
+                return claimed
 
-    def _start(self, row: asyncpg.Record) -> None:
-        self.in_flight[row["endpoint_id"]] += 1
-        task = asyncio.create_task(self._send(row))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _pump(self, endpoint_id: int) -> None:
+        """Start this endpoint's held rows while it has a free slot."""
+        waiting = self.queued.get(endpoint_id)
+        while waiting and self.in_flight[endpoint_id] < self.per_endpoint:
+            row = waiting.popleft()
+            self.in_flight[endpoint_id] += 1
+            task = asyncio.create_task(self._send(row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if not waiting:
+            self.queued.pop(endpoint_id, None)
 
     async def _send(self, row: asyncpg.Record) -> None:
         endpoint_id = row["endpoint_id"]
@@ -290,10 +311,13 @@ class Dispatcher:
             if self.on_sent is not None:
                 self.on_sent(attempt, row["occurred_at"])
         finally:
+            self.held -= 1
             self.in_flight[endpoint_id] -= 1
             if self.in_flight[endpoint_id] <= 0:
                 del self.in_flight[endpoint_id]
-            self._wake.set()
+            self._pump(endpoint_id)
+            if self._held_by(endpoint_id) <= self.depth // 2:
+                self._wake.set()  # refill before this endpoint runs dry
 
     async def _batch_loop(self) -> None:
         while True:
@@ -307,7 +331,9 @@ class Dispatcher:
                 log.exception("making click batches failed; retrying")
 
     async def stop(self, grace: float) -> None:
-        """Let the requests in flight finish (a while), then write their outcomes."""
+        """Let the requests in flight finish (a while), then write their outcomes.
+        Rows held but not started come due again when their lease ends."""
+        self.queued.clear()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
