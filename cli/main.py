@@ -493,9 +493,9 @@ def secret_rotate() -> None:
 
 ROTATION_STEPS = """Procedure (README, "Rotating the internal secret"):
  1. Store the new value where the deployment keeps INTERNAL_SECRET (the env file,
-    the Kubernetes Secret "shortener" key INTERNAL_SECRET).
+    INTERNAL_SECRET of the Kubernetes Secret "shortener-secrets").
  2. Restart every process together: gateway, accounts, links, analytics, worker, edge
-    (`kubectl rollout restart deploy -l app=shortener`, or stop and start `make run`).
+    (`kubectl -n shortener rollout restart deploy`, or stop and start `make run`).
     While old and new processes overlap, calls between them are refused (401) and
     the gateway answers 502/503 for those requests: do it in a quiet minute.
  3. Check: `curl $API/account -H "Authorization: Bearer $KEY"` answers 200, and
