@@ -143,10 +143,29 @@ async def api(request: web.Request) -> web.StreamResponse:
     )
 
 
+def in_seed_envelope(answer: web.StreamResponse) -> web.StreamResponse:
+    """The gateway's own refusals (429, 413, a service down) in the add-contact
+    seed's envelope, the only one its clients read; other answers as they are."""
+    if not isinstance(answer, web.Response) or answer.status < 400:
+        return answer
+    try:
+        parsed = orjson.loads(answer.body) if isinstance(answer.body, bytes) else None
+    except orjson.JSONDecodeError:
+        return answer
+    if isinstance(parsed, dict) and parsed.get("error") == 1:
+        status = {"code": answer.status, "message": parsed.get("message")}
+        answer.body = orjson.dumps({"response": {"status": status}})
+    return answer
+
+
 async def add_contact(request: web.Request) -> web.StreamResponse:
     """The seed's compatibility endpoint: the body carries the key and an HMAC,
     which the accounts service checks; the gateway only limits each address.
     Only the documented paths are forwarded; the rest get the seed's 404 here."""
+    return in_seed_envelope(await _add_contact(request))
+
+
+async def _add_contact(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings = app[SETTINGS]
     rid = request_id(request)
