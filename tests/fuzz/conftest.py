@@ -1,0 +1,161 @@
+"""The running system the fuzzer talks to: every process, in a namespace of its
+own (the fuzzer changes plans and deletes objects at random, which no other test
+may see), an admin on a plan with every feature and a large API rate, and a few
+objects of each kind for the generated cases to find."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+import asyncpg
+import pytest
+
+from services.accounts.registration import register
+from shared.passwords import hash_password_async
+from shared.settings import Settings
+from tests.fuzz.fuzzing import FUZZ_REPORT, FuzzTarget
+from tests.support.api_calls import call
+from tests.support.namespace import private_namespace
+from tests.support.system import RunningSystem, with_free_ports
+
+RATE_CAPACITY: Final = 1_000_000  # the fuzzer must never meet its own rate limit
+OBJECTS_PER_KIND: Final = 3
+
+# Every feature on, no quota: what an operator's admin has (issue 9).
+ALL_FEATURES: Final[dict[str, Any]] = {
+    "links": 0,
+    "clicks": 0,
+    "retention": 0,
+    **{
+        name: {"enabled": "1", "count": "0"}
+        for name in ("team", "splash", "overlay", "pixels", "domain")
+    },
+    **{
+        name: {"enabled": "1"}
+        for name in (
+            "custom",
+            "multiple",
+            "alias",
+            "device",
+            "geo",
+            "bundle",
+            "parameters",
+            "export",
+            "api",
+        )
+    },
+}
+
+
+@pytest.fixture
+async def fuzz_system(settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
+    async with private_namespace(settings, "fuzz") as own:
+        # Generated URLs must not reach this machine's own services.
+        own = own.with_overrides(allow_private_fetch=False, click_flush_interval=0.05)
+        running = RunningSystem(with_free_ports(own), log_dir=tmp_path)
+        try:
+            await running.start()
+            yield running
+        finally:
+            await running.stop()
+
+
+async def _ok(http: aiohttp.ClientSession, method: str, url: str, key: str, body: Any) -> Any:
+    status, answer, _ = await call(http, method, url, key, body)
+    assert status == 200, (method, url, answer)
+    return answer
+
+
+async def _seed_objects(http: aiohttp.ClientSession, api: str, key: str) -> None:
+    """A few objects of each kind, so generated ids find something to act on."""
+    for n in range(OBJECTS_PER_KIND):
+        tag = f"{n}{secrets.token_hex(2)}"
+        group = await _ok(http, "POST", f"{api}/contact/group/add", key, {"name": f"g{tag}"})
+        field = await _ok(
+            http, "POST", f"{api}/contact/field/add", key, {"name": f"f{tag}", "type": "text"}
+        )
+        await _ok(
+            http,
+            "POST",
+            f"{api}/contact/add",
+            key,
+            {
+                "name": f"n{tag}",
+                "groups": [group["id"]],
+                "custom_fields": [{"id": field["id"], "value": "v"}],
+            },
+        )
+        await _ok(http, "POST", f"{api}/url/add", key, {"url": f"https://example.com/{tag}"})
+        await _ok(http, "POST", f"{api}/campaign/add", key, {"name": f"c{tag}", "slug": f"s{tag}"})
+        await _ok(http, "POST", f"{api}/channel/add", key, {"name": f"ch{tag}"})
+        await _ok(
+            http,
+            "POST",
+            f"{api}/pixel/add",
+            key,
+            {"type": "gtmpixel", "name": f"p{tag}", "tag": "GTM-ABC123"},
+        )
+        await _ok(http, "POST", f"{api}/splash/add", key, {"name": f"sp{tag}"})
+        await _ok(http, "POST", f"{api}/overlay/add", key, {"name": f"o{tag}", "type": "message"})
+        await _ok(http, "POST", f"{api}/qr/add", key, {"type": "text", "data": f"t{tag}"})
+        await _ok(http, "POST", f"{api}/domain/add", key, {"domain": f"https://d{tag}.example.com"})
+
+
+@pytest.fixture
+async def fuzz_target(fuzz_system: RunningSystem) -> FuzzTarget:
+    own = fuzz_system.settings
+    conn = await asyncpg.connect(own.database_url)
+    try:
+        async with conn.transaction():
+            made = await register(
+                conn,
+                username="fuzzadmin",
+                email="fuzzadmin@example.com",
+                password_hash=await hash_password_async("fuzz-pass"),
+                role="admin",
+            )
+    finally:
+        await conn.close()
+    key, admin_id = made.key.key, made.user["id"]
+    api = fuzz_system.gateway_url + "/api"
+    async with aiohttp.ClientSession() as http:
+        plans = []
+        for name in ("Everything (fuzz)", "Spare (fuzz)"):
+            body = {
+                "name": name,
+                "limits": ALL_FEATURES,
+                "rate": {"capacity": RATE_CAPACITY, "window": 60},
+            }
+            plans.append((await _ok(http, "POST", f"{api}/plan/add", key, body))["id"])
+        plan_id, spare_plan_id = plans
+        await _ok(http, "PUT", f"{api}/plan/{plan_id}/user/{admin_id}", key, {"type": "lifetime"})
+        spare = await _ok(
+            http,
+            "POST",
+            f"{api}/user/add",
+            key,
+            {"username": "spare", "email": "spare@example.com", "password": "spare-pass"},
+        )
+        # the new rate is in force before the first generated case
+        _, _, headers = await call(http, "GET", f"{api}/account", key)
+        assert headers["X-RateLimit-Limit"] == str(RATE_CAPACITY)
+        await _seed_objects(http, api, key)
+    return FuzzTarget(
+        system=fuzz_system,
+        key=key,
+        admin_id=admin_id,
+        plan_id=plan_id,
+        spare_user_id=spare["data"]["id"],
+        spare_plan_id=spare_plan_id,
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    report = config.stash.get(FUZZ_REPORT, None)
+    if report is not None:
+        terminalreporter.section("API fuzzing (schemathesis)")
+        terminalreporter.write_line(report.summary())

@@ -1,0 +1,62 @@
+"""Issue 9, proof: schemathesis over ``/api/openapi.json`` against the running
+processes finds no server error and no answer outside the JSON envelope."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import pytest
+from schemathesis import GenerationMode
+
+from tests.fuzz.fuzzing import FUZZ_REPORT, Fuzzer, FuzzTarget, KnownIssue, Steering
+
+pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
+
+# Examples per operation and mode. Operations with few inputs run out of distinct
+# cases sooner, so the total is counted, not assumed.
+EXAMPLES: Final = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 20}
+MIN_CASES: Final = 2_000
+MIN_OPERATIONS: Final = 60
+SEEDED_IDS: Final = (1, 2, 3)  # each kind's first objects in the fresh namespace
+
+
+def _has_nul(values: Mapping[str, Any] | None) -> bool:
+    return any("\x00" in str(value) for value in (values or {}).values())
+
+
+# TODO(issue 9 item 13, acc): NUL in a search reaches Postgres, which refuses it
+# (500). Remove once the accounts fix is on main.
+KNOWN: Final[tuple[KnownIssue, ...]] = (
+    ("GET /api/contacts", lambda case: _has_nul(case.query), "NUL in ?q= (item 13, acc)"),
+    ("GET /api/users", lambda case: _has_nul(case.query), "NUL in ?q= (item 13, acc)"),
+)
+
+
+@pytest.mark.timeout(300)
+async def test_generated_requests_get_no_server_error_and_only_json_envelopes(
+    fuzz_target: FuzzTarget, pytestconfig: pytest.Config
+) -> None:
+    admin, plan = str(fuzz_target.admin_id), str(fuzz_target.plan_id)
+    steering = Steering(
+        ids=SEEDED_IDS,
+        protected={
+            # never the admin's own plan (a rate of 1 would throttle the rest of the
+            # run), never the admin itself as the user moved to another plan
+            ("PUT /api/plan/{id}/update", "id"): {plan: str(fuzz_target.spare_plan_id)},
+            ("PUT /api/plan/{planid}/user/{userid}", "userid"): {
+                admin: str(fuzz_target.spare_user_id)
+            },
+        },
+    )
+    fuzzer = Fuzzer(fuzz_target.system.gateway_url, fuzz_target.key, steering, KNOWN)
+    started = time.monotonic()
+    report = await asyncio.to_thread(fuzzer.run, EXAMPLES)
+    pytestconfig.stash[FUZZ_REPORT] = report
+    print(f"\n{report.summary()}\n  run time: {time.monotonic() - started:.0f} s")
+
+    assert report.operations >= MIN_OPERATIONS
+    assert report.cases >= MIN_CASES
+    assert not report.findings, report.summary()
