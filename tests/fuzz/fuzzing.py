@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -64,10 +64,6 @@ class Finding:
         return f"{self.operation}: {self.problem} (HTTP {self.status})\n      {self.request}"
 
 
-# A finding another helper's open fix covers: (operation, what the case sends) → the item.
-KnownIssue = tuple[str, Callable[[AnyCase], bool], str]
-
-
 @dataclass(slots=True)
 class FuzzReport:
     cases: int = 0
@@ -77,7 +73,6 @@ class FuzzReport:
     by_operation: dict[str, Counter[int]] = field(default_factory=dict)
     failures: int = 0  # failing answers
     findings: dict[tuple[str, str], Finding] = field(default_factory=dict)  # first of each kind
-    known: Counter[str] = field(default_factory=Counter)  # failing answers an open item covers
     skipped: dict[str, str] = field(default_factory=dict)  # operation (mode) → why nothing ran
 
     def record(self, label: str, status: int) -> None:
@@ -97,7 +92,6 @@ class FuzzReport:
             f"user deletion), {self.failures} failures of {len(self.findings)} kinds",
             f"  answers: {statuses}; {self.seconds_sending:.0f} s waiting for them",
         ]
-        lines += [f"  known, not counted: {n} × {item}" for item, n in sorted(self.known.items())]
         lines += [f"  nothing generated for {name}: {why}" for name, why in self.skipped.items()]
         lines += [f"  {finding}" for finding in list(self.findings.values())[:MAX_FINDINGS_SHOWN]]
         return "\n".join(lines)
@@ -170,15 +164,12 @@ class Steering:
 
 
 class Fuzzer:
-    def __init__(
-        self, gateway_url: str, key: str, steering: Steering, known: tuple[KnownIssue, ...] = ()
-    ) -> None:
+    def __init__(self, gateway_url: str, key: str, steering: Steering) -> None:
         self.gateway_url = gateway_url
         # Fixed on every case: a generated or dropped Authorization header would
         # count as a failed login of this address and lock the whole run out.
         self.headers = {"Authorization": f"Bearer {key}"}
         self.steering = steering
-        self.known = known
         self.session = requests.Session()
         self.report = FuzzReport()
 
@@ -214,13 +205,10 @@ class Fuzzer:
         problem = problem_with(
             case.path, response.status_code, content_type, response.content, allowed
         )
-        if problem is None:
-            return
-        for operation, matches, item in self.known:
-            if operation == label and matches(case):
-                self.report.known[item] += 1
-                return
-        self.report.add(Finding(label, problem, response.status_code, describe(response.request)))
+        if problem is not None:
+            self.report.add(
+                Finding(label, problem, response.status_code, describe(response.request))
+            )
 
     def fuzz(self, operation: Any, mode: GenerationMode, examples: int) -> None:
         picks = st.fixed_dictionaries(
