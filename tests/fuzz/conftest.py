@@ -1,7 +1,8 @@
 """The running system the fuzzer talks to: every process, in a namespace of its
 own (the fuzzer changes plans and deletes objects at random, which no other test
-may see), an admin on a plan with every feature and a large API rate, and a few
-objects of each kind for the generated cases to find."""
+may see), an admin on a plan with every feature (as the default plan has) and an
+API rate the fuzzer never exhausts, and a few objects of each kind for the
+generated cases to find."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from services.accounts.plan_limits import ALL_FEATURES_LIMITS
 from services.accounts.registration import register
 from shared.passwords import hash_password_async
 from shared.settings import Settings
@@ -24,31 +26,6 @@ from tests.support.system import RunningSystem, with_free_ports
 
 RATE_CAPACITY: Final = 1_000_000  # the fuzzer must never meet its own rate limit
 OBJECTS_PER_KIND: Final = 3
-
-# Every feature on, no quota: what an operator's admin has (issue 9).
-ALL_FEATURES: Final[dict[str, Any]] = {
-    "links": 0,
-    "clicks": 0,
-    "retention": 0,
-    **{
-        name: {"enabled": "1", "count": "0"}
-        for name in ("team", "splash", "overlay", "pixels", "domain")
-    },
-    **{
-        name: {"enabled": "1"}
-        for name in (
-            "custom",
-            "multiple",
-            "alias",
-            "device",
-            "geo",
-            "bundle",
-            "parameters",
-            "export",
-            "api",
-        )
-    },
-}
 
 
 @pytest.fixture
@@ -127,7 +104,7 @@ async def fuzz_target(fuzz_system: RunningSystem) -> FuzzTarget:
         for name in ("Everything (fuzz)", "Spare (fuzz)"):
             body = {
                 "name": name,
-                "limits": ALL_FEATURES,
+                "limits": ALL_FEATURES_LIMITS,
                 "rate": {"capacity": RATE_CAPACITY, "window": 60},
             }
             plans.append((await _ok(http, "POST", f"{api}/plan/add", key, body))["id"])

@@ -67,7 +67,9 @@ class Finding:
 @dataclass(slots=True)
 class FuzzReport:
     cases: int = 0
-    operations: int = 0
+    described: int = 0  # operations in the description
+    operations: int = 0  # operations fuzzed
+    seconds: float = 0.0
     seconds_sending: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
     by_operation: dict[str, Counter[int]] = field(default_factory=dict)
@@ -88,9 +90,10 @@ class FuzzReport:
         statuses = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
         lines = [
             f"schemathesis {schemathesis.__version__}, seed {SEED}: {self.cases} cases, "
-            f"{self.operations} operations ({len(EXCLUDED)} excluded: key regeneration and "
-            f"user deletion), {self.failures} failures of {len(self.findings)} kinds",
-            f"  answers: {statuses}; {self.seconds_sending:.0f} s waiting for them",
+            f"{self.operations} of {self.described} operations (excluded: key regeneration, "
+            f"user deletion), {self.failures} failures of {len(self.findings)} kinds, "
+            f"{self.seconds:.0f} s",
+            f"  answers: {statuses}; {self.seconds_sending:.0f} s of the run waiting for them",
         ]
         lines += [f"  nothing generated for {name}: {why}" for name, why in self.skipped.items()]
         lines += [f"  {finding}" for finding in list(self.findings.values())[:MAX_FINDINGS_SHOWN]]
@@ -243,11 +246,15 @@ class Fuzzer:
             self.report.skipped[f"{operation.label} ({mode.value})"] = "no such input"
 
     def run(self, examples: Mapping[GenerationMode, int]) -> FuzzReport:
-        operations = self.operations(self.load())
+        started = time.monotonic()
+        schema = self.load()
+        operations = self.operations(schema)
+        self.report.described = sum(1 for _ in schema.get_all_operations())
         self.report.operations = len(operations)
         for operation in operations:
             for mode, count in examples.items():
                 self.fuzz(operation, mode, count)
+        self.report.seconds = time.monotonic() - started
         return self.report
 
 

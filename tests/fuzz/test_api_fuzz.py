@@ -4,19 +4,18 @@ processes finds no server error and no answer outside the JSON envelope."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Final
 
 import pytest
 from schemathesis import GenerationMode
 
-from tests.fuzz.fuzzing import FUZZ_REPORT, Fuzzer, FuzzTarget, Steering
+from tests.fuzz.fuzzing import EXCLUDED, FUZZ_REPORT, Fuzzer, FuzzTarget, Steering
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
 # Examples per operation and mode. Operations with few inputs run out of distinct
 # cases sooner, so the total is counted, not assumed.
-EXAMPLES: Final = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 20}
+EXAMPLES: Final = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 15}
 MIN_CASES: Final = 2_000
 MIN_OPERATIONS: Final = 60
 SEEDED_IDS: Final = (1, 2, 3)  # each kind's first objects in the fresh namespace
@@ -39,11 +38,9 @@ async def test_generated_requests_get_no_server_error_and_only_json_envelopes(
         },
     )
     fuzzer = Fuzzer(fuzz_target.system.gateway_url, fuzz_target.key, steering)
-    started = time.monotonic()
     report = await asyncio.to_thread(fuzzer.run, EXAMPLES)
-    pytestconfig.stash[FUZZ_REPORT] = report
-    print(f"\n{report.summary()}\n  run time: {time.monotonic() - started:.0f} s")
+    pytestconfig.stash[FUZZ_REPORT] = report  # printed in the terminal summary
 
-    assert report.operations >= MIN_OPERATIONS
+    assert report.operations == report.described - len(EXCLUDED) >= MIN_OPERATIONS
     assert report.cases >= MIN_CASES
     assert not report.findings, report.summary()
