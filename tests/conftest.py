@@ -16,6 +16,7 @@ from shared.migrations import migrate_all
 from shared.postgres import create_pool
 from shared.settings import Settings
 from tests.support.cleanup import drop_amqp_names, drop_database, drop_redis_keys
+from tests.support.figures import figures
 from tests.support.signed_client import SignedClient
 
 RUN_ID = secrets.token_hex(4)
@@ -109,3 +110,14 @@ def signed(
         return SignedClient(client, settings.internal_secret)
 
     return wrap
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """What tests measured (tests/support/figures.py), after the run's own summary."""
+    measured = figures(config)
+    if measured:
+        terminalreporter.section("figures")
+        for text in measured:
+            terminalreporter.write_line(text)

@@ -12,6 +12,8 @@ run shows all of them."""
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -19,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import hypothesis
-import pytest
 import requests
 import schemathesis
 from hypothesis import strategies as st
@@ -41,6 +42,7 @@ EXCLUDED: Final = frozenset(
 JSON: Final = "application/json"
 MAX_FINDINGS_SHOWN: Final = 30
 REQUEST_TIMEOUT: Final = 15.0
+QUEUED_CASES: Final = 200  # generated, not yet sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,16 +194,21 @@ class Fuzzer:
         return sorted(found, key=lambda op: (op.method.upper() == "DELETE", op.label))
 
     def send(self, case: AnyCase) -> None:
-        started = time.monotonic()
-        response = case.call(
-            base_url=self.gateway_url,
-            session=self.session,
-            headers=self.headers,
-            timeout=REQUEST_TIMEOUT,
-            allow_redirects=False,
-        )
-        self.report.seconds_sending += time.monotonic() - started
         label = case.operation.label
+        started = time.monotonic()
+        try:
+            response = case.call(
+                base_url=self.gateway_url,
+                session=self.session,
+                headers=self.headers,
+                timeout=REQUEST_TIMEOUT,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            self.report.add(Finding(label, f"no answer: {exc!r}"[:200], 0, case.formatted_path))
+            return
+        finally:
+            self.report.seconds_sending += time.monotonic() - started
         self.report.record(label, response.status_code)
         content_type = (response.headers.get("content-type") or [""])[0]
         allowed = described_media_types(case.operation, response.status_code)
@@ -213,7 +220,17 @@ class Fuzzer:
                 Finding(label, problem, response.status_code, describe(response.request))
             )
 
-    def fuzz(self, operation: Any, mode: GenerationMode, examples: int) -> None:
+    def send_all(self, cases: queue.Queue[AnyCase | None]) -> None:
+        while (case := cases.get()) is not None:
+            self.send(case)
+
+    def generate(
+        self,
+        operation: Any,
+        mode: GenerationMode,
+        examples: int,
+        cases: queue.Queue[AnyCase | None],
+    ) -> None:
         picks = st.fixed_dictionaries(
             {
                 p.name: st.one_of(st.none(), st.sampled_from(self.steering.ids))
@@ -237,7 +254,7 @@ class Fuzzer:
         )
         def run(case: AnyCase, chosen: dict[str, int | None]) -> None:
             self.steering.apply(case, chosen)
-            self.send(case)
+            cases.put(case)
 
         try:
             run()
@@ -251,11 +268,18 @@ class Fuzzer:
         operations = self.operations(schema)
         self.report.described = sum(1 for _ in schema.get_all_operations())
         self.report.operations = len(operations)
-        for operation in operations:
-            for mode, count in examples.items():
-                self.fuzz(operation, mode, count)
+        # Generating costs this process's CPU, answering the services': one thread
+        # sends while the next cases are generated, in generation order (so the
+        # same seed sends the same requests in the same order).
+        cases: queue.Queue[AnyCase | None] = queue.Queue(maxsize=QUEUED_CASES)
+        sender = threading.Thread(target=self.send_all, args=(cases,), name="fuzz-sender")
+        sender.start()
+        try:
+            for operation in operations:
+                for mode, count in examples.items():
+                    self.generate(operation, mode, count, cases)
+        finally:
+            cases.put(None)
+            sender.join()
         self.report.seconds = time.monotonic() - started
         return self.report
-
-
-FUZZ_REPORT: Final = pytest.StashKey[FuzzReport]()

@@ -9,7 +9,8 @@ from typing import Final
 import pytest
 from schemathesis import GenerationMode
 
-from tests.fuzz.fuzzing import EXCLUDED, FUZZ_REPORT, Fuzzer, FuzzTarget, Steering
+from tests.fuzz.fuzzing import EXCLUDED, Fuzzer, FuzzTarget, Steering
+from tests.support.figures import report_figure
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
@@ -21,7 +22,7 @@ MIN_OPERATIONS: Final = 60
 SEEDED_IDS: Final = (1, 2, 3)  # each kind's first objects in the fresh namespace
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # a safety net: the run takes 1-3 minutes
 async def test_generated_requests_get_no_server_error_and_only_json_envelopes(
     fuzz_target: FuzzTarget, pytestconfig: pytest.Config
 ) -> None:
@@ -39,7 +40,7 @@ async def test_generated_requests_get_no_server_error_and_only_json_envelopes(
     )
     fuzzer = Fuzzer(fuzz_target.system.gateway_url, fuzz_target.key, steering)
     report = await asyncio.to_thread(fuzzer.run, EXAMPLES)
-    pytestconfig.stash[FUZZ_REPORT] = report  # printed in the terminal summary
+    report_figure(pytestconfig, report.summary())
 
     assert report.operations == report.described - len(EXCLUDED) >= MIN_OPERATIONS
     assert report.cases >= MIN_CASES
