@@ -257,14 +257,34 @@ DOMAIN_EXAMPLES: Final = [
         "domain": "https://domain1.com",
         "redirectroot": "https://rootdomain.com",
         "redirect404": "https://rootdomain.com/404",
+        "verified": True,
+        "verification": {
+            "record": "_shortener-verify.domain1.com",
+            "value": "shortener-verify=5f0c2b8e9a1d4c3b8e7f6a5d4c3b2a19",
+        },
     },
     {
         "id": 2,
         "domain": "https://domain2.com",
         "redirectroot": "https://rootdomain2.com",
         "redirect404": "https://rootdomain2.com/404",
+        "verified": False,
+        "verification": {
+            "record": "_shortener-verify.domain2.com",
+            "value": "shortener-verify=0a9b8c7d6e5f40312a3b4c5d6e7f8091",
+        },
     },
 ]
+_VERIFICATION: Final = {
+    "type": "object",
+    "description": (
+        "The DNS TXT record that proves you control the domain: publish `value` as a TXT "
+        "record named `record`, then call `POST /api/domain/{id}/verify` (unverified "
+        "domains are also re-checked in the background)."
+    ),
+    "properties": {"record": {"type": "string"}, "value": {"type": "string"}},
+    "required": ["record", "value"],
+}
 
 SCHEMAS: Final[dict[str, Any]] = {
     "LinkParameters": obj(
@@ -321,8 +341,16 @@ SCHEMAS: Final[dict[str, Any]] = {
             "domain": {"type": "string", "format": "uri", "examples": ["https://go.example.com"]},
             "redirectroot": _NULLABLE_URL,
             "redirect404": _NULLABLE_URL,
+            "verified": {
+                "type": "boolean",
+                "description": (
+                    "(extension) Whether its owner has proven control of it by DNS. Only "
+                    "verified domains are served: until then every path on it answers 404."
+                ),
+            },
+            "verification": _VERIFICATION,
         },
-        required=["id", "domain", "redirectroot", "redirect404"],
+        required=["id", "domain", "redirectroot", "redirect404", "verified", "verification"],
     ),
 }
 
@@ -512,8 +540,12 @@ PATHS: Final[dict[str, Any]] = {
             operation_id="addDomain",
             description=(
                 "Point the domain at the short-link server first. A domain has one owner: "
-                "adding one that is taken answers 409. Needs plan `domain`; `domain.count` "
-                "limits how many."
+                "adding one that is taken answers 409 (`name`, `NAME.` and `name:443` are one "
+                "domain; IDNA names are stored in their ASCII form). IP addresses and the "
+                "service's own hosts cannot be added. The new domain is served once verified: "
+                "publish the TXT record its `verification` names (see `GET /api/domain/{id}`) "
+                "and call `POST /api/domain/{id}/verify`. Needs plan `domain`; "
+                "`domain.count` limits how many."
             ),
             body=json_body(
                 obj(
@@ -528,7 +560,11 @@ PATHS: Final[dict[str, Any]] = {
                     },
                     required=["domain"],
                 ),
-                example={k: v for k, v in DOMAIN_EXAMPLES[0].items() if k != "id"},
+                example={
+                    k: v
+                    for k, v in DOMAIN_EXAMPLES[0].items()
+                    if k in ("domain", "redirectroot", "redirect404")
+                },
             ),
             responses={"200": id_answer(1)},
             errors=(400, 403, 409),
@@ -549,6 +585,37 @@ PATHS: Final[dict[str, Any]] = {
             ),
             responses={"200": message("Domain has been updated successfully.")},
             errors=(400, 404),
+        )
+    },
+    "/api/domain/{id}/verify": {
+        "post": operation(
+            "Verify a branded domain (extension)",
+            tag=DOMAINS_TAG,
+            operation_id="verifyDomain",
+            description=(
+                "Looks up the domain's TXT record now. `verified: false` (with a message "
+                "naming the record) when it is not there yet; 503 when DNS cannot be asked."
+            ),
+            parameters=[path_id("domain")],
+            responses={
+                "200": answer(
+                    success(
+                        {
+                            "verified": {"type": "boolean"},
+                            "message": {"type": "string"},
+                            "verification": _VERIFICATION,
+                        },
+                        required=["verified", "message", "verification"],
+                    ),
+                    example={
+                        "error": 0,
+                        "verified": True,
+                        "message": "Domain has been verified: it is served now.",
+                        "verification": DOMAIN_EXAMPLES[0]["verification"],
+                    },
+                )
+            },
+            errors=(404,),
         )
     },
     "/api/domain/{id}/delete": {

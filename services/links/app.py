@@ -3,6 +3,7 @@ behind the gateway. The edge (``services/links/edge``) is a separate process."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
@@ -14,7 +15,8 @@ from services.links import account_stats, bulk, export, link_handlers, tags, usa
 from services.links.accounts_client import AccountsClient
 from services.links.analytics_client import AnalyticsClient
 from services.links.crud import add_routes
-from services.links.keys import ACCOUNTS, ANALYTICS, SAFE_FETCHER, TITLES
+from services.links.domain_verification import DomainVerifier, recheck_loop
+from services.links.keys import ACCOUNTS, ANALYTICS, DOMAIN_VERIFIER, SAFE_FETCHER, TITLES
 from services.links.lifecycle import QUEUE, LifecycleConsumer
 from services.links.resources import RESOURCES
 from services.links.titles import TitleFetcher
@@ -51,6 +53,23 @@ async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
         app[ANALYTICS] = AnalyticsClient(app[SETTINGS], session)
         app[ACCOUNTS] = AccountsClient(app[SETTINGS], session)
         yield
+
+
+async def verifier_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The ownership check of branded domains, and while it is on, its background round."""
+    settings = app[SETTINGS]
+    verifier = DomainVerifier(settings)
+    app[DOMAIN_VERIFIER] = verifier
+    task = None
+    if settings.domain_verification:
+        task = asyncio.create_task(recheck_loop(app, verifier), name="domain-verifier")
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 async def titles_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -93,6 +112,7 @@ def create_app(settings: Settings) -> web.Application:
     app[DEPENDENCY_CHECKS] = {"postgres": CHECKS_BY_RESOURCE["postgres"][1], **checks}
     app.cleanup_ctx.append(outbox_ctx(SCHEMA))
     app.cleanup_ctx.append(upstreams_ctx)
+    app.cleanup_ctx.append(verifier_ctx)
     app.cleanup_ctx.append(titles_ctx)
     app.cleanup_ctx.append(lifecycle_ctx)
     app.router.add_routes(link_handlers.ROUTES)

@@ -45,14 +45,16 @@ def _text(value: Any, field: str) -> str:
 
 
 def normalize_host(raw: str) -> str | None:
-    """A host as a visitor's ``Host`` header would carry it (lower-case, IDNA, with port)."""
+    """A host as a visitor's ``Host`` header would carry it (lower-case, IDNA, with
+    port unless it is the scheme's default: ``name:443`` and ``name`` are one host)."""
     host = raw.strip().rstrip(".").lower()
     port = ""
     if ":" in host and not host.startswith("["):
         host, _, port = host.rpartition(":")
+        host = host.rstrip(".")
         if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             return None
-        port = f":{int(port)}"
+        port = "" if int(port) in (80, 443) else f":{int(port)}"
     try:
         ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:

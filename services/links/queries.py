@@ -166,6 +166,21 @@ ON CONFLICT (host) DO UPDATE SET deleted_at = now()
 """
 FORGET_DELETED_DOMAIN: Final = "DELETE FROM deleted_domains WHERE host = $1"
 
+# Ownership proof (domain_verification.py). $1: seconds between checks of one domain.
+DOMAINS_TO_VERIFY: Final = """
+SELECT id, host, verify_token FROM domains
+ WHERE verified_at IS NULL
+   AND (verify_checked_at IS NULL OR verify_checked_at < now() - make_interval(secs => $1))
+ ORDER BY verify_checked_at NULLS FIRST, id
+ LIMIT $2
+"""
+DOMAIN_CHECKED: Final = "UPDATE domains SET verify_checked_at = now() WHERE id = $1"
+DOMAIN_VERIFIED: Final = """
+UPDATE domains SET verified_at = now(), verify_checked_at = now()
+ WHERE id = $1 AND verified_at IS NULL
+RETURNING host
+"""
+
 # --- a deleted user ---------------------------------------------------------
 
 DELETE_OWNER_LINKS: Final = """

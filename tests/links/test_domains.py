@@ -52,6 +52,12 @@ async def test_add_list_get_update_delete(
                 "domain": f"https://{host}",
                 "redirectroot": "https://example.com/root",
                 "redirect404": "https://example.com/404",
+                # Verification is off in these tests: served at once.
+                "verified": True,
+                "verification": {
+                    "record": f"_shortener-verify.{host}",
+                    "value": f"shortener-verify={rows[0]['verify_token']}",
+                },
             }
         ],
     )

@@ -120,6 +120,7 @@ async def test_branded_link_snapshot_lives_under_the_domain_host(
         "host": host,
         "root": "https://example.com/root",
         "notfound": None,
+        "live": True,  # verification is off in these tests
     }
     added = await links.add(alice, url="https://example.com", custom="branded", domain=domain["id"])
     assert added["shorturl"] == f"https://{host}/branded"
