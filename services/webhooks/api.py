@@ -17,7 +17,7 @@ from services.webhooks.catalog import EVENT_TYPES, PING, encode, envelope
 from services.webhooks.keys import SENDER
 from services.webhooks.sender import check_target
 from services.webhooks.signing import new_secret
-from shared.appkeys import PG_POOL
+from shared.appkeys import PG_POOL, SETTINGS
 from shared.dates import format_datetime, utcnow
 from shared.envelope import BadRequest, Forbidden, NotFound, ok
 from shared.identity import Principal
@@ -186,7 +186,11 @@ async def test_webhook(request: web.Request) -> web.Response:
         raise NotFound(NOT_FOUND)
     event_id = uuid.uuid4().hex
     body = encode(envelope(event_id, PING, utcnow(), {"webhook": webhook_id}))
-    outcome = await request.app[SENDER].send(row["url"], row["secret"], event_id, PING, body)
+    # Answered before the gateway gives up on this request.
+    deadline = request.app[SETTINGS].upstream_timeout / 2
+    outcome = await request.app[SENDER].send(
+        row["url"], row["secret"], event_id, PING, body, deadline=deadline
+    )
     await pool.execute(
         queries.INSERT_ATTEMPT,
         webhook_id,

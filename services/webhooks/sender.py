@@ -80,10 +80,19 @@ class Sender:
             self._session = None
 
     async def send(
-        self, url: str, secret: str, event_id: str, event_type: str, body: bytes
+        self,
+        url: str,
+        secret: str,
+        event_id: str,
+        event_type: str,
+        body: bytes,
+        *,
+        deadline: float | None = None,
     ) -> Outcome:
+        """One attempt; ``deadline`` (seconds) shortens the session's timeout."""
         if self._session is None:
             raise RuntimeError("Sender used outside 'async with'")
+        limit = min(self.timeout, deadline) if deadline is not None else self.timeout
         started = time.perf_counter()
 
         def took() -> int:
@@ -93,12 +102,16 @@ class Sender:
             target = check_url(url, self.policy)
             headers = signed_headers(secret, event_id, event_type, int(time.time()), body)
             async with self._session.post(
-                target, data=body, headers=headers, allow_redirects=False
+                target,
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=limit),
             ) as resp:
                 await resp.content.read(READ_LIMIT)
                 status = resp.status
         except TimeoutError:
-            return Outcome(None, took(), f"No answer within {self.timeout:g} s.")
+            return Outcome(None, took(), f"No answer within {limit:g} s.")
         except FetchError as exc:
             return Outcome(None, took(), str(exc))
         except aiohttp.ClientConnectorError as exc:

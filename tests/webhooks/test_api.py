@@ -218,3 +218,18 @@ async def test_a_failing_ping_says_why(api: WebhooksApi, receiver: Receiver) -> 
     assert answer["data"]["status"] == 503
     [logged] = await api.deliveries(who, webhook_id)
     assert (logged["status"], logged["error"]) == (503, "HTTP 503.")
+
+
+async def test_a_slow_ping_is_answered_before_the_gateway_gives_up(
+    start_api: StartApi, receiver: Receiver
+) -> None:
+    api = await start_api(upstream_timeout=1.0, webhook_timeout=10.0)
+    who = principals.user()
+    webhook_id = (
+        await api.add(who, url=receiver.url("/sleepy", delay=3.0), events=["link.created"])
+    )["id"]
+    status, answer = await api.call("POST", f"/api/webhook/{webhook_id}/test", who)
+    assert status == 200
+    assert answer["message"] == "The ping failed: No answer within 0.5 s."
+    assert answer["data"]["status"] is None
+    assert answer["data"]["latency"] < 1000
