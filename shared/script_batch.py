@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
 
@@ -65,6 +65,12 @@ class BatchedScript:
                 future.set_result(result)
 
     async def _send(self, batch: list[Call]) -> list[Any]:
+        if len(batch) == 1:  # a lone call: a pipeline's bookkeeping would be all overhead
+            keys, args, _ = batch[0]
+            try:
+                return [await self.redis.evalsha(self.sha, len(keys), *keys, *args)]
+            except ResponseError as exc:  # as the pipeline reports it (NoScriptError is one)
+                return [exc]
         async with self.redis.pipeline(transaction=False) as pipe:
             for keys, args, _ in batch:
                 pipe.evalsha(self.sha, len(keys), *keys, *args)

@@ -59,8 +59,16 @@ def identity_middleware(
             request.headers.get(identity.HEADER), secret, request.method, request.raw_path, body
         )
         if signed is None:
+            if identity.HEADER in request.headers:  # a caller's bug more often than an attack
+                log.warning(
+                    "refused the identity header of %s %s: it must be signed over this method, "
+                    "the path with its query as sent, and the exact body bytes, and be fresh",
+                    request.method,
+                    request.path,
+                )
             return error_response(403, "This service only answers requests signed by the gateway.")
         if not await request.app[NONCES].first_use(signed):
+            log.warning("refused a replayed identity header on %s %s", request.method, request.path)
             return error_response(403, "This signed request was already used.")
         request[PRINCIPAL_KEY] = signed.principal
         return await handler(request)

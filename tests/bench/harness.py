@@ -77,6 +77,7 @@ async def wrk(
     threads: int = 2,
     headers: Sequence[str] = (),
     pause_ms: int = 0,
+    each_request: tuple[str, Sequence[str]] | None = None,
 ) -> LoadResult:
     """Load ``url`` with wrk (Debian package ``wrk``) and read its latency report.
 
@@ -88,9 +89,18 @@ async def wrk(
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for header in headers:
         args += ["-H", header]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+    with (
+        tempfile.NamedTemporaryFile("w", suffix=".lua") as script,
+        tempfile.NamedTemporaryFile("w", suffix=".txt") as values,
+    ):
         if pause_ms:
             script.write(f"function delay()\n  return {int(pause_ms)}\nend\n")
+        if each_request is not None:
+            name, given = each_request
+            values.write("\n".join(given) + "\n")
+            values.flush()
+            script.write(_EACH_REQUEST.format(threads=threads, name=name, path=values.name))
+        if pause_ms or each_request is not None:
             script.flush()
             args += ["-s", script.name]
         proc = await asyncio.create_subprocess_exec(
@@ -116,6 +126,28 @@ async def wrk(
     return LoadResult(
         float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(total.group(1)), errors
     )
+
+
+# Header ``name`` takes the next of ``values`` on every request, never one twice
+# (thread i of n sends values i, i + n, ...): what a signed identity header needs,
+# since a service accepts each only once.
+_EACH_REQUEST = """
+local count = 0
+function setup(thread)
+  count = count + 1
+  thread:set("index", count)
+end
+function init(args)
+  values = {{}}
+  for line in io.lines("{path}") do values[#values + 1] = line end
+end
+function request()
+  local value = values[index]
+  index = index + {threads}
+  if value == nil then value = "exhausted" end
+  return wrk.format(nil, nil, {{["{name}"] = value}})
+end
+"""
 
 
 def verdict(label: str, ok: bool, detail: str) -> str:
