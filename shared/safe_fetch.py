@@ -100,7 +100,7 @@ class CheckingResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         try:
             answers = await self._inner.resolve(host, port, family)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
             raise FetchError(f"The host '{host}' could not be resolved.") from exc
         if not answers:
             raise FetchError(f"The host '{host}' could not be resolved.")

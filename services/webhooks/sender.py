@@ -116,7 +116,7 @@ class Sender:
             return Outcome(None, took(), str(exc))
         except aiohttp.ClientConnectorError as exc:
             return Outcome(None, took(), _short(f"Could not connect: {exc.os_error}"))
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
             return Outcome(None, took(), _short(f"The request failed: {exc!r}"))
         if 200 <= status < 300:
             return Outcome(status, took(), None)

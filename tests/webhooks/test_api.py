@@ -123,6 +123,8 @@ async def test_bad_input_is_a_clear_400_and_stores_nothing(
         ({"url": url, "events": "link.created"}, "The field 'events' must be an array."),
         ({"url": "ftp://example.com/", "events": ["link.created"]}, "Only http and https"),
         ({"url": "https://u:p@example.com/", "events": ["link.created"]}, "credentials"),
+        ({"url": "http://x..com/", "events": ["link.created"]}, "could not be resolved"),
+        ({"url": f"http://{'a' * 70}.com/", "events": ["link.created"]}, "could not be resolved"),
         ({"url": url, "events": ["link.created"], "secret": "short"}, "at least 16"),
         ({"url": url, "events": ["link.created"], "batch": 3601}, "at most 3600"),
         ({"url": url, "events": ["link.created"], "batch": "soon"}, "must be an integer"),
