@@ -133,8 +133,8 @@ def csv_row(record: Mapping[str, Any]) -> list[Any]:
 
 
 async def _clicks(request: web.Request, who: Principal, ids: list[int]) -> dict[int, int] | None:
-    counts = await request.app[ANALYTICS].counts(who, ids)
-    return counts if counts or not ids else None
+    """Clicks per link; ``None`` when analytics cannot say (an empty cell, never 0)."""
+    return await request.app[ANALYTICS].counts(who, ids)
 
 
 async def export_links(request: web.Request) -> web.StreamResponse:
