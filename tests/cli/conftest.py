@@ -3,40 +3,22 @@ this test run's database, Redis and AMQP namespaces in its environment."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import os
 import secrets
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import orjson
 import pytest
 
 from services.accounts.registration import register
 from shared.passwords import hash_password_async
 from shared.settings import Settings
-from tests.support.system import ROOT, settings_env
+from tests.support.cli_runner import FIXTURES, Ran, run_cli
 
-FIXTURES = ROOT / "tests" / "fixtures" / "import"
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def summary(self) -> dict[str, int]:
-        """The JSON summary an import prints last."""
-        start = self.out.rindex('{\n  "summary"')
-        found: dict[str, int] = orjson.loads(self.out[start:])["summary"]
-        return found
+__all__ = ["FIXTURES", "MakeUser", "Ran", "Shortener", "failure_rows", "links_of"]
 
 
 Shortener = Callable[..., Awaitable[Ran]]
@@ -44,18 +26,8 @@ Shortener = Callable[..., Awaitable[Ran]]
 
 @pytest.fixture
 def shortener(settings: Settings) -> Shortener:
-    async def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> Ran:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cli", *args,
-            cwd=ROOT,
-            env={**os.environ, **settings_env(settings), "COLUMNS": "200", **(env or {})},
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        out, err = await proc.communicate(stdin.encode())
-        assert proc.returncode is not None
-        return Ran(proc.returncode, out.decode(), err.decode())
+    async def run(*args: str, stdin: str = "") -> Ran:
+        return await run_cli(settings, *args, stdin=stdin)
 
     return run
 

@@ -1,0 +1,66 @@
+"""The command line against a running platform through its public API
+(``--api URL --key KEY``): an import through the bulk endpoint, re-run
+idempotently, the export streamed back through the gateway, and operator
+commands with an admin key."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+
+import aiohttp
+import pytest
+
+from tests.support.api_calls import call
+from tests.support.cli_runner import FIXTURES, run_cli
+from tests.support.system import RunningSystem
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_remote_import_export_and_operators(system: RunningSystem, admin_key: str) -> None:
+    api = system.gateway_url + "/api"
+    remote = ("--quiet", "--api", api, "--key", admin_key)
+    settings = system.settings
+
+    first = await run_cli(settings, *remote, "import", "bitly", str(FIXTURES / "bitly.csv"),
+                          "--failures", "/dev/null")  # fmt: skip
+    assert first.code == 0, first.err
+    assert first.summary["created"] == 3
+    again = await run_cli(settings, *remote, "import", "bitly", str(FIXTURES / "bitly.csv"),
+                          "--failures", "/dev/null")  # fmt: skip
+    assert (again.summary["created"], again.summary["skipped"]) == (0, 3)
+
+    async with aiohttp.ClientSession() as http:
+        status, body, _ = await call(http, "GET", f"{api}/urls?tag=products", admin_key)
+        assert status == 200, body
+        assert [u["alias"] for u in body["data"]["urls"]] == ["3xYzAbc"]
+        async with http.get(
+            f"{api}/urls/export", headers={"Authorization": f"Bearer {admin_key}"}
+        ) as resp:
+            assert resp.status == 200
+            exported = list(csv.DictReader(io.StringIO(await resp.text())))
+        assert {"3xYzAbc", "spring-23", "4Qw8eRt"} <= {row["alias"] for row in exported}
+
+        name = f"cli{secrets.token_hex(4)}"
+        made = await run_cli(settings, *remote, "user", "create", name, f"{name}@example.com")
+        assert made.code == 0, made.err
+        match = re.search(r"API key \(shown this once\): (\S+)", made.out)
+        user_id = re.search(r"\(id (\d+)\)", made.out)
+        assert match
+        assert user_id
+        key = match.group(1)
+        status, _, _ = await call(http, "GET", f"{api}/account", key)
+        assert status == 200
+
+        revoked = await run_cli(settings, *remote, "user", "revoke-keys", user_id.group(1))
+        assert revoked.code == 0, revoked.err
+        assert "1 key(s) revoked." in revoked.out
+        status, _, _ = await call(http, "GET", f"{api}/account", key)
+        assert status == 401
+
+    plans = await run_cli(settings, *remote, "plan", "list")
+    assert plans.code == 0, plans.err
+    assert "links" in plans.out
