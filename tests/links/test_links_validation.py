@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -155,21 +156,23 @@ async def test_taken_alias_is_409_but_free_on_another_domain(
     links: LinksApi, pg_pool: asyncpg.Pool
 ) -> None:
     alice, bob = principals.user(), principals.user()
-    await links.add(alice, url="https://example.com", custom="taken-one")
+    # an alias of this test's own: the run's database is shared (tests/cli imports 'taken-one')
+    alias = f"taken-{secrets.token_hex(3)}"
+    await links.add(alice, url="https://example.com", custom=alias)
     message = await refused(
-        links, pg_pool, {"url": "https://example.com", "custom": "taken-one"}, 409, bob
+        links, pg_pool, {"url": "https://example.com", "custom": alias}, 409, bob
     )
     assert message == "That alias is taken. Please choose another one."
     # Aliases are case-sensitive.
-    assert (await links.add(bob, url="https://example.com", custom="Taken-One"))["id"]
+    assert (await links.add(bob, url="https://example.com", custom=alias.upper()))["id"]
     status, _ = await links.call(
         "POST", "/api/domain/add", bob, {"domain": f"https://taken-{bob.user_id}.example"}
     )
     assert status == 200
     added = await links.add(
-        bob, url="https://example.com", custom="taken-one", domain=f"taken-{bob.user_id}.example"
+        bob, url="https://example.com", custom=alias, domain=f"taken-{bob.user_id}.example"
     )
-    assert added["shorturl"] == f"https://taken-{bob.user_id}.example/taken-one"
+    assert added["shorturl"] == f"https://taken-{bob.user_id}.example/{alias}"
 
 
 @pytest.mark.parametrize(
