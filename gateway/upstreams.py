@@ -17,7 +17,7 @@ class Upstream:
 
 
 def new_session(settings: Settings) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
+    session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, ttl_dns_cache=60),
         timeout=aiohttp.ClientTimeout(
             total=None,
@@ -29,3 +29,9 @@ def new_session(settings: Settings) -> aiohttp.ClientSession:
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
     )
+    # aiohttp sends GET, PUT and DELETE again by itself when a connection closes
+    # unanswered; the gateway decides alone (gateway/proxy.py: one retry, GET,
+    # HEAD and OPTIONS only): a PUT or DELETE the service may already have
+    # applied is never sent twice. There is no public switch for it.
+    session._retry_connection = False
+    return session

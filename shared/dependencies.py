@@ -116,6 +116,8 @@ def classify(exc: BaseException) -> str | None:
         for types, name in _BY_TYPE:
             if isinstance(current, types):
                 return name
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return POSTGRES  # the server went away in the middle of a transaction
         if isinstance(current, OSError | TimeoutError):
             owner = _module_owner(current.__traceback__)
             if owner is not None:

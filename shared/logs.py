@@ -33,6 +33,23 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+class OneLine(logging.Filter):
+    """Keeps a library's retry warnings to one line: the exception's type and
+    message instead of its traceback. asyncpg's pool logs a traceback each time
+    it fails to reopen a connection while Postgres is down, aiormq one when the
+    broker closes a connection; the outage itself is logged once by
+    :mod:`shared.dependencies`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stdout)
     if fmt == "json":
@@ -48,3 +65,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aio_pika").setLevel(logging.WARNING)
     logging.getLogger("aiormq").setLevel(logging.WARNING)
+    for noisy in ("asyncpg.pool", "aiormq.connection"):
+        library_log = logging.getLogger(noisy)
+        if not any(isinstance(f, OneLine) for f in library_log.filters):
+            library_log.addFilter(OneLine())

@@ -22,6 +22,12 @@ from tests.support.signed_client import SignedClient
 RUN_ID = secrets.token_hex(4)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault suite runs after everything else (it takes backends down, if
+    only its own, and takes a few minutes)."""
+    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+
+
 @pytest.fixture(scope="session")
 async def settings(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
     base = Settings.from_env()

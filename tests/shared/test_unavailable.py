@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from shared.amqp import connect
 from shared.appkeys import REDIS
 from shared.dependencies import DEPENDENCIES, DependencyMonitor, classify
 from shared.envelope import ok
+from shared.logs import OneLine
 from shared.postgres import create_pool
 from shared.service import create_service_app
 from shared.settings import Settings
@@ -208,3 +210,23 @@ async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
 
 async def _is_up(monitor: DependencyMonitor, name: str) -> bool:
     return not monitor.is_down(name)
+
+
+def test_a_library_retry_warning_is_one_line_without_its_traceback() -> None:
+    try:
+        raise ConnectionRefusedError(111, "Connection refused")
+    except ConnectionRefusedError:
+        record = logging.LogRecord(
+            "asyncpg.pool",
+            logging.WARNING,
+            __file__,
+            1,
+            "Failed to restore %s",
+            ("floor",),
+            sys.exc_info(),
+        )
+    assert OneLine().filter(record)
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "Failed to restore floor (ConnectionRefusedError: [Errno 111] Connection refused)"
+    )
