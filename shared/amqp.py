@@ -1,27 +1,74 @@
-"""RabbitMQ: one robust connection per process, the events exchange and the
-names of every exchange and queue (all under ``AMQP_PREFIX``)."""
+"""RabbitMQ: one robust connection per process, and the whole topology (the
+events exchange, the dead-letter exchange and every durable queue with its
+bindings), defined once, under ``AMQP_PREFIX``.
+
+Publishers and consumers declare the same topology: a publisher declares every
+durable queue before its first message (:func:`open_publisher`), so an event
+published before its consumer ever ran (the first admin's plan, announced at
+the first start) waits in its queue instead of being routed nowhere and lost.
+Declaring is idempotent, and a robust channel declares it again after every
+reconnect."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Final
 
 import aio_pika
 from aio_pika.connection import make_url
 from aiohttp import web
+from pamqp.common import Arguments
 
 from shared.appkeys import AMQP, EVENTS, SETTINGS
-from shared.events import EventPublisher
+from shared.events import (
+    CLICK_RECORDED,
+    LINK_DELETED,
+    PLAN_CHANGED,
+    USER_DELETED,
+    EventPublisher,
+)
 from shared.settings import Settings
 
 EXCHANGE: Final = "events"
 DEAD_LETTER_EXCHANGE: Final = "events.dead"
 
 
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """A durable queue: its name (before the prefix), the event types routed to
+    it, and whether what its consumer rejects is parked in ``<name>.dead``."""
+
+    name: str
+    routing_keys: tuple[str, ...]
+    dead_letters: bool = True
+
+
+CLICKS_QUEUE: Final = "analytics.clicks"
+LIFECYCLE_QUEUE: Final = "analytics.lifecycle"
+LINKS_LIFECYCLE_QUEUE: Final = "links.lifecycle"
+# Every durable queue of the system. (The gateway's queues are its replicas'
+# own, exclusive: they live only while their replica does.)
+QUEUES: Final[dict[str, QueueSpec]] = {
+    spec.name: spec
+    for spec in (
+        QueueSpec(CLICKS_QUEUE, (CLICK_RECORDED,)),
+        QueueSpec(LIFECYCLE_QUEUE, (LINK_DELETED, USER_DELETED, PLAN_CHANGED)),
+        # Declared without dead-lettering since its first release: a queue
+        # cannot change its arguments once it exists.
+        QueueSpec(LINKS_LIFECYCLE_QUEUE, (USER_DELETED,), dead_letters=False),
+    )
+}
+
+
 def name(settings: Settings, local: str) -> str:
     """A namespaced exchange or queue name, e.g. ``sl.analytics.clicks``."""
     return settings.amqp_prefix + local
+
+
+def dead_queue(queue: str) -> str:
+    return queue + ".dead"
 
 
 async def connect(settings: Settings) -> aio_pika.abc.AbstractRobustConnection:
@@ -52,11 +99,58 @@ async def declare_events_exchange(
     )
 
 
+async def declare_dead_letter_exchange(
+    channel: aio_pika.abc.AbstractChannel, settings: Settings
+) -> aio_pika.abc.AbstractExchange:
+    return await channel.declare_exchange(
+        name(settings, DEAD_LETTER_EXCHANGE), aio_pika.ExchangeType.TOPIC, durable=True
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    queue: aio_pika.abc.AbstractQueue
+    dead_letters: aio_pika.abc.AbstractExchange
+
+
+async def declare_queue(
+    channel: aio_pika.abc.AbstractChannel, settings: Settings, queue: str
+) -> Declared:
+    """Declare the durable ``queue`` of :data:`QUEUES`, bound to its event types,
+    and where it dead-letters: the ``events.dead`` exchange, under the queue's
+    own name as routing key, into ``<queue>.dead``."""
+    spec = QUEUES[queue]
+    events = await declare_events_exchange(channel, settings)
+    dead = await declare_dead_letter_exchange(channel, settings)
+    arguments: Arguments = None
+    if spec.dead_letters:
+        parked = await channel.declare_queue(name(settings, dead_queue(queue)), durable=True)
+        await parked.bind(dead, routing_key=queue)
+        arguments = {
+            "x-dead-letter-exchange": name(settings, DEAD_LETTER_EXCHANGE),
+            "x-dead-letter-routing-key": queue,
+        }
+    declared = await channel.declare_queue(name(settings, queue), durable=True, arguments=arguments)
+    for routing_key in spec.routing_keys:
+        await declared.bind(events, routing_key=routing_key)
+    return Declared(declared, dead)
+
+
+async def declare_topology(channel: aio_pika.abc.AbstractChannel, settings: Settings) -> None:
+    """Declare the exchanges and every durable queue of :data:`QUEUES`."""
+    for queue in QUEUES:
+        await declare_queue(channel, settings, queue)
+
+
 async def open_publisher(
     connection: aio_pika.abc.AbstractRobustConnection, settings: Settings
 ) -> EventPublisher:
+    """A confirming publisher on its own channel, once every durable queue exists
+    (a handful of idempotent declarations, once per connection)."""
     channel = await connection.channel(publisher_confirms=True)
-    return EventPublisher(await declare_events_exchange(channel, settings))
+    exchange = await declare_events_exchange(channel, settings)
+    await declare_topology(channel, settings)
+    return EventPublisher(exchange)
 
 
 async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -34,7 +34,7 @@ import orjson
 from services.analytics.enrich import Click, Enricher
 from services.analytics.ingest import Outcome, QuotaReached, record_clicks
 from services.analytics.metrics import WorkerMetrics
-from services.analytics.topology import CLICKS_QUEUE
+from shared.amqp import CLICKS_QUEUE
 from shared.events import (
     CLICK_RECORDED,
     QUOTA_REACHED,

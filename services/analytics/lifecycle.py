@@ -23,7 +23,7 @@ from services.analytics import queries
 from services.analytics.consumer import LOST_CHANNEL_ERRORS, retrying
 from services.analytics.db import Conn
 from services.analytics.metrics import WorkerMetrics
-from services.analytics.topology import LIFECYCLE_QUEUE
+from shared.amqp import LIFECYCLE_QUEUE
 from shared.events import (
     LINK_DELETED,
     PLAN_CHANGED,

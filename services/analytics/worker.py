@@ -36,7 +36,7 @@ from services.analytics.maintenance import (
     retire_partitions,
 )
 from services.analytics.metrics import WorkerMetrics
-from services.analytics.topology import (
+from shared.amqp import (
     CLICKS_QUEUE,
     LIFECYCLE_QUEUE,
     declare_dead_letter_exchange,

@@ -20,10 +20,9 @@ from services.links.keys import ACCOUNTS, ANALYTICS, DOMAIN_VERIFIER, SAFE_FETCH
 from services.links.lifecycle import QUEUE, LifecycleConsumer
 from services.links.resources import RESOURCES
 from services.links.titles import TitleFetcher
-from shared.amqp import declare_events_exchange, name
+from shared.amqp import declare_queue
 from shared.appkeys import AMQP, PG_POOL, SETTINGS
 from shared.dependencies import DEPENDENCY_CHECKS
-from shared.events import USER_DELETED
 from shared.observability import CHECKS_BY_RESOURCE
 from shared.outbox import outbox_ctx
 from shared.postgres import create_pool
@@ -89,9 +88,7 @@ async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     channel = await app[AMQP].channel()
     await channel.set_qos(prefetch_count=4)
-    exchange = await declare_events_exchange(channel, settings)
-    queue = await channel.declare_queue(name(settings, QUEUE), durable=True)
-    await queue.bind(exchange, routing_key=USER_DELETED)
+    queue = (await declare_queue(channel, settings, QUEUE)).queue
     consumer = LifecycleConsumer(app)
     tag = await queue.consume(consumer.on_message, no_ack=False)
     try:

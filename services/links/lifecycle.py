@@ -18,12 +18,13 @@ from aiohttp import web
 from services.links import queries
 from services.links.effects import Effects, apply_effects
 from services.links.resources import RESOURCES
+from shared.amqp import LINKS_LIFECYCLE_QUEUE
 from shared.appkeys import PG_POOL, SETTINGS
 from shared.events import USER_DELETED, MalformedEvent, decode_event, decode_message
 
 log = logging.getLogger("services.links.lifecycle")
 
-QUEUE: Final = "links.lifecycle"
+QUEUE: Final = LINKS_LIFECYCLE_QUEUE  # declared as shared.amqp.QUEUES defines it
 RETRY_DELAY: Final = 1.0
 
 

@@ -11,7 +11,6 @@ import pytest
 from aiohttp import web
 
 from services.analytics.app import create_app
-from services.analytics.topology import CLICKS_QUEUE, LIFECYCLE_QUEUE, declare_queue
 from services.analytics.worker import create_worker_app
 from shared import amqp
 from shared.events import EventPublisher
@@ -52,12 +51,9 @@ async def worker(start_worker: StartWorker) -> web.Application:
 
 @pytest.fixture
 async def publisher(settings: Settings) -> AsyncIterator[EventPublisher]:
-    """Publishes as the edge does; the queues exist first, as in a running system."""
+    """Publishes as the edge does (declaring the queues it publishes to first)."""
     connection = await amqp.connect(settings)
     try:
-        channel = await connection.channel()
-        for queue in (CLICKS_QUEUE, LIFECYCLE_QUEUE):
-            await declare_queue(channel, settings, queue)
         yield await amqp.open_publisher(connection, settings)
     finally:
         await connection.close()

@@ -13,8 +13,7 @@ import aio_pika
 import asyncpg
 import orjson
 
-from services.analytics.topology import dead_queue
-from shared.amqp import name
+from shared.amqp import dead_queue, name
 from shared.events import CLICK_RECORDED, EventPublisher, new_event
 from shared.settings import Settings
 from tests.support.waiting import eventually

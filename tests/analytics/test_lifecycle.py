@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from services.analytics.topology import LIFECYCLE_QUEUE
+from shared.amqp import LIFECYCLE_QUEUE
 from shared.appkeys import METRICS_REGISTRY
 from shared.events import (
     LINK_DELETED,

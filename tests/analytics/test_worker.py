@@ -12,9 +12,8 @@ import asyncpg
 import orjson
 from aiohttp import web
 
-from services.analytics.topology import CLICKS_QUEUE
 from services.analytics.worker import connection_name
-from shared.amqp import name
+from shared.amqp import CLICKS_QUEUE, name
 from shared.appkeys import METRICS_REGISTRY
 from shared.events import CLICK_RECORDED, EventPublisher
 from shared.settings import Settings

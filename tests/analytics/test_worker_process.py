@@ -16,8 +16,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from services.analytics.topology import CLICKS_QUEUE
-from shared.amqp import name
+from shared.amqp import CLICKS_QUEUE, name
 from shared.events import EventPublisher
 from shared.settings import Settings
 from tests.analytics.helpers import (

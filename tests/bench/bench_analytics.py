@@ -35,8 +35,8 @@ import asyncpg
 import orjson
 from yarl import URL
 
-from services.analytics.topology import CLICKS_QUEUE, declare_queue
 from shared import amqp, identity
+from shared.amqp import CLICKS_QUEUE, declare_queue
 from shared.countries import COUNTRIES
 from shared.events import CLICK_RECORDED, EventPublisher, new_event
 from shared.identity import SERVICE
