@@ -195,22 +195,55 @@ _LINK_PROPERTIES: Final[dict[str, Any]] = {
     },
 }
 
+_BOT_CLICKS: Final = {
+    "type": "integer",
+    "description": "Visits of crawlers and bots: stored, flagged, and in no other figure.",
+}
+_BREAKDOWNS: Final = {
+    "topCountries": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "topReferrers": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "topBrowsers": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "topOs": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "socialCount": obj(
+        {
+            name: {"type": "integer"}
+            for name in ("facebook", "twitter", "instagram", "linkedin", "google")
+        }
+    ),
+}
 STATS_BLOCK: Final = obj(
     {
         "clicks": {"type": "integer"},
         "uniqueClicks": {"type": "integer"},
-        "topCountries": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "topReferrers": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "topBrowsers": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "topOs": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "socialCount": obj(
-            {
-                name: {"type": "integer"}
-                for name in ("facebook", "twitter", "instagram", "linkedin", "google")
-            }
-        ),
+        "botClicks": _BOT_CLICKS,
+        **_BREAKDOWNS,
     },
     description="Click statistics from the analytics service.",
+)
+# GET /api/url/{id}/stats: the analytics service's answer as it is.
+STATS_SERIES: Final = obj(
+    {
+        "from": {"type": "string", "examples": ["2026-11-22 00:00:00"]},
+        "to": {"type": "string", "examples": ["2026-11-24 00:00:00"]},
+        "interval": {"enum": ["hour", "day", "month"]},
+        "clicks": {"type": "integer"},
+        "uniqueClicks": {"type": "integer"},
+        "botClicks": _BOT_CLICKS,
+        "series": {
+            "type": "array",
+            "items": obj(
+                {
+                    "date": {"type": "string"},
+                    "clicks": {"type": "integer"},
+                    "uniqueClicks": {"type": "integer"},
+                },
+                required=["date", "clicks", "uniqueClicks"],
+            ),
+        },
+        **_BREAKDOWNS,
+    },
+    required=["from", "to", "interval", "clicks", "uniqueClicks", "botClicks", "series"],
+    description="Clicks per bucket over the range, with the totals and breakdowns of the range.",
 )
 
 _MAP: Final = {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
@@ -244,6 +277,7 @@ DETAILS_EXAMPLE: Final = {
     "data": {
         "clicks": 42,
         "uniqueClicks": 30,
+        "botClicks": 5,
         "topCountries": {"Canada": 20, "France": 12},
         "topReferrers": {"news.example.com": 15},
         "topBrowsers": {"Firefox": 18, "Chrome": 16},
@@ -479,8 +513,30 @@ PATHS: Final[dict[str, Any]] = {
             ],
             responses={
                 "200": answer(
-                    success({"data": {"type": "array"}}),
-                    example={"error": 0, "data": [["2026-11-22", 12], ["2026-11-23", 30]]},
+                    STATS_SERIES,
+                    example={
+                        "from": "2026-11-22 00:00:00",
+                        "to": "2026-11-24 00:00:00",
+                        "interval": "day",
+                        "clicks": 42,
+                        "uniqueClicks": 30,
+                        "botClicks": 5,
+                        "series": [
+                            {"date": "2026-11-22 00:00:00", "clicks": 12, "uniqueClicks": 9},
+                            {"date": "2026-11-23 00:00:00", "clicks": 30, "uniqueClicks": 21},
+                        ],
+                        "topCountries": {"Canada": 20, "France": 12},
+                        "topReferrers": {"news.example.com": 15},
+                        "topBrowsers": {"Firefox": 18, "Chrome": 16},
+                        "topOs": {"Windows": 20, "iOS": 10},
+                        "socialCount": {
+                            "facebook": 3,
+                            "twitter": 1,
+                            "instagram": 0,
+                            "linkedin": 0,
+                            "google": 5,
+                        },
+                    },
                 ),
                 "503": _ANALYTICS_DOWN,
             },

@@ -113,9 +113,9 @@ def series_csv(data: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["section", "name", "clicks", "uniqueClicks"])
-    writer.writerow(
-        ["total", f"{data['from']} - {data['to']}", data["clicks"], data["uniqueClicks"]]
-    )
+    span = f"{data['from']} - {data['to']}"
+    writer.writerow(["total", span, data["clicks"], data["uniqueClicks"]])
+    writer.writerow(["bots", span, data["botClicks"], ""])
     for point in data["series"]:
         writer.writerow([data["interval"], point["date"], point["clicks"], point["uniqueClicks"]])
     for key, values in data.items():

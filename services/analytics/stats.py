@@ -59,11 +59,12 @@ def breakdowns(
 
 
 def empty_block() -> dict[str, Any]:
-    return {"clicks": 0, "uniqueClicks": 0, **breakdowns((), BLOCK)}
+    return {"clicks": 0, "uniqueClicks": 0, "botClicks": 0, **breakdowns((), BLOCK)}
 
 
 async def link_block(conn: Conn, link_id: int, owner_id: int) -> dict[str, Any]:
-    """The stats block of API.md §3 (all zero for a link without clicks or of another owner)."""
+    """The stats block of API.md §3, plus ``botClicks`` (visits of crawlers: stored,
+    flagged, in no other figure); all zero for a link without clicks or of another owner."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         totals = await conn.fetchrow(queries.LINK_TOTALS, link_id, owner_id)
         if totals is None:
@@ -74,6 +75,7 @@ async def link_block(conn: Conn, link_id: int, owner_id: int) -> dict[str, Any]:
     return {
         "clicks": totals["clicks"],
         "uniqueClicks": totals["unique_clicks"],
+        "botClicks": totals["bot_clicks"],
         **breakdowns(((r["dim"], r["value"], r["clicks"]) for r in rows), BLOCK),
     }
 

@@ -95,6 +95,7 @@ async def test_clicks_published_by_the_edge_show_in_the_stats(
     assert await resp.json() == {
         "clicks": 6,
         "uniqueClicks": 5,
+        "botClicks": 1,
         "topCountries": {"United Kingdom": 2, "United States": 2, "France": 1, "Unknown": 1},
         "topReferrers": {
             "facebook.com": 2,

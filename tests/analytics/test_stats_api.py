@@ -71,6 +71,7 @@ async def test_the_stats_block_of_a_link(
     assert block == {
         "clicks": 6,
         "uniqueClicks": 5,
+        "botClicks": 1,  # stored, flagged, in no other figure
         "topCountries": {"Canada": 3, "Germany": 1, "United States": 1, "Unknown": 1},
         "topReferrers": {
             "facebook.com": 2,
@@ -323,6 +324,7 @@ async def test_export_is_a_csv_of_the_range(
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["section", "name", "clicks", "uniqueClicks"]
     assert rows[1] == ["total", "2025-04-01 00:00:00 - 2025-04-03 00:00:00", "2", "2"]
+    assert rows[2] == ["bots", "2025-04-01 00:00:00 - 2025-04-03 00:00:00", "0", ""]
     assert ["day", "2025-04-01 00:00:00", "0", "0"] in rows
     assert ["day", "2025-04-02 00:00:00", "2", "2"] in rows
     assert ["topCountries", "Japan", "2", ""] in rows

@@ -47,7 +47,7 @@ async def visit(
 
 
 async def wait_for_clicks(
-    http: aiohttp.ClientSession, url: str, key: str, expected: int
+    http: aiohttp.ClientSession, url: str, key: str, expected: int, bots: int = 0
 ) -> dict[str, Any]:
     """Poll the link's stats (slowly: the key's bucket holds 30 requests a minute)."""
     data: dict[str, Any] = {}
@@ -55,7 +55,7 @@ async def wait_for_clicks(
         status, body, _ = await call(http, "GET", url, key)
         assert status == 200, body
         data = body["data"] or {}
-        if data.get("clicks") == expected:
+        if data.get("clicks") == expected and data.get("botClicks", 0) >= bots:
             return data
         await asyncio.sleep(1)
     raise AssertionError(f"stats never reached {expected} clicks: {data}")
@@ -79,6 +79,7 @@ async def test_create_click_and_read_stats(system: RunningSystem, admin_key: str
         assert short == f"{system.settings.public_base_url}/e2e{tag}"
 
         # six people click; a crawler and a HEAD request are answered but not counted
+        # (the crawler's visits are stored, flagged: botClicks)
         visits = [
             (CHROME_WINDOWS, "DE", "https://www.facebook.com/"),
             (CHROME_WINDOWS, "DE", None),
@@ -94,10 +95,13 @@ async def test_create_click_and_read_stats(system: RunningSystem, admin_key: str
             assert resp.headers["Cache-Control"] == "private, no-store"
         crawler = await visit(http, short, FACEBOOK_CRAWLER)
         assert crawler.status in (200, 302)
+        curl = await visit(http, short, "curl/8.5.0")  # the README's own example
+        assert curl.status == 302
         head = await visit(http, short, CHROME_WINDOWS, method="HEAD")
         assert head.status == 302
 
-        stats = await wait_for_clicks(http, f"{api}/url/{link_id}", key, expected=6)
+        stats = await wait_for_clicks(http, f"{api}/url/{link_id}", key, expected=6, bots=2)
+        assert stats["botClicks"] == 2
         assert stats["uniqueClicks"] == 3  # one visitor per (address, browser) a day
         assert stats["topCountries"] == {"Germany": 3, "United States": 2, "Unknown": 1}
         assert stats["topBrowsers"]["Chrome"] == 3
@@ -105,6 +109,10 @@ async def test_create_click_and_read_stats(system: RunningSystem, admin_key: str
         assert sum(stats["topBrowsers"].values()) == 6
         assert stats["socialCount"]["facebook"] == 1
         assert stats["socialCount"]["twitter"] == 1
+        status, series, _ = await call(http, "GET", f"{api}/url/{link_id}/stats", key)
+        assert status == 200, series
+        assert (series["clicks"], series["uniqueClicks"], series["botClicks"]) == (6, 3, 2)
+        assert sum(point["clicks"] for point in series["series"]) == 6
 
         # the list shows the same number
         status, body, _ = await call(http, "GET", f"{api}/urls", key)

@@ -145,7 +145,7 @@ async def test_crawler_gets_meta_page_and_is_not_counted(
     assert events[0]["payload"]["user_agent"] == BROWSER
 
 
-async def test_crawler_without_meta_is_redirected_uncounted(
+async def test_crawler_without_meta_is_redirected_and_sent_to_analytics_as_a_bot(
     edge: Client, make_link: MakeLink, clicks: ClickQueue
 ) -> None:
     link = await make_link("https://example.com/plain")
@@ -154,7 +154,9 @@ async def test_crawler_without_meta_is_redirected_uncounted(
     )
     assert resp.status == 302
     assert resp.headers["Location"] == "https://example.com/plain"
-    assert await clicks.settle(link.id) == []
+    # Analytics tells the bot by its user agent: stored flagged, in botClicks only.
+    events = await clicks.settle(link.id)
+    assert [e["payload"]["user_agent"] for e in events] == ["Twitterbot/1.0"]
 
 
 async def test_ops_endpoints(edge: Client, make_link: MakeLink) -> None:

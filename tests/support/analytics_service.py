@@ -16,6 +16,7 @@ from tests.support.events import publish_events
 ZERO_STATS = {
     "clicks": 0,
     "uniqueClicks": 0,
+    "botClicks": 0,
     "topCountries": {},
     "topReferrers": {},
     "topBrowsers": {},

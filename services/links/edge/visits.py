@@ -201,7 +201,9 @@ class Edge:
         counted: bool,
         status: int,
     ) -> web.StreamResponse:
-        """Click limit, destination, answer and (if ``counted``) the click event."""
+        """Click limit, destination, answer and (if ``counted``, or a crawler's GET)
+        the click event: analytics stores a crawler's flagged as a bot, counted
+        in ``botClicks`` and in no other number."""
         if entry.clicklimit is not None:
             if counted:
                 assert self.redis is not None
@@ -213,12 +215,12 @@ class Edge:
         raw = self._choose(request, entry, info) if entry.targeted else entry.url
         destination = entry.destination(raw)
         response = self._answer(request, entry, destination, status)
-        if counted:
+        if counted or (info.crawler and request.method == "GET"):
             self._record(request, entry, destination, info)
-            if response.status != status:
-                self.stats.pages += 1
-        else:
+        if not counted:
             self.stats.not_counted += 1
+        elif response.status != status:
+            self.stats.pages += 1
         return response
 
     def _answer(

@@ -55,6 +55,7 @@ def untracked_stats() -> dict[str, Any]:
     return {
         "clicks": 0,
         "uniqueClicks": 0,
+        "botClicks": 0,
         "topCountries": {},
         "topReferrers": {},
         "topBrowsers": {},
