@@ -92,7 +92,12 @@ class Broker:
 
 @pytest.fixture
 async def broker(settings: Settings) -> AsyncIterator[Broker]:
-    async with Broker(settings) as running:
+    # AMQP names of its own: the made-up deletions these tests publish must not
+    # wait in the services' durable queues for a consumer of this run.
+    own = settings.with_overrides(
+        amqp_prefix=f"{settings.amqp_prefix}outbox{secrets.token_hex(3)}."
+    )
+    async with Broker(own) as running:
         yield running
 
 
