@@ -40,9 +40,9 @@ from shared.amqp import (
     CLICKS_QUEUE,
     LIFECYCLE_QUEUE,
     declare_dead_letter_exchange,
+    declare_events_exchange,
     declare_queue,
 )
-from shared.amqp import declare_events_exchange
 from shared.appkeys import AMQP, METRICS_REGISTRY, PG_POOL, SETTINGS
 from shared.dates import utcnow
 from shared.dependencies import DEPENDENCY_CHECKS
