@@ -24,8 +24,12 @@ from pamqp.common import Arguments
 from shared.appkeys import AMQP, EVENTS, SETTINGS
 from shared.events import (
     CLICK_RECORDED,
+    LINK_CREATED,
     LINK_DELETED,
+    LINK_EXPIRED,
+    LINK_UPDATED,
     PLAN_CHANGED,
+    QUOTA_REACHED,
     USER_DELETED,
     EventPublisher,
 )
@@ -48,6 +52,7 @@ class QueueSpec:
 CLICKS_QUEUE: Final = "analytics.clicks"
 LIFECYCLE_QUEUE: Final = "analytics.lifecycle"
 LINKS_LIFECYCLE_QUEUE: Final = "links.lifecycle"
+WEBHOOKS_QUEUE: Final = "webhooks.events"
 # Every durable queue of the system. (The gateway's queues are its replicas'
 # own, exclusive: they live only while their replica does.)
 QUEUES: Final[dict[str, QueueSpec]] = {
@@ -58,6 +63,11 @@ QUEUES: Final[dict[str, QueueSpec]] = {
         # Declared without dead-lettering since its first release: a queue
         # cannot change its arguments once it exists.
         QueueSpec(LINKS_LIFECYCLE_QUEUE, (USER_DELETED,), dead_letters=False),
+        # What webhooks are made of (services/webhooks/catalog.py).
+        QueueSpec(
+            WEBHOOKS_QUEUE,
+            (CLICK_RECORDED, LINK_CREATED, LINK_UPDATED, LINK_DELETED, LINK_EXPIRED, QUOTA_REACHED),
+        ),
     )
 }
 

@@ -40,13 +40,12 @@ from shared.amqp import (
     CLICKS_QUEUE,
     LIFECYCLE_QUEUE,
     declare_dead_letter_exchange,
-    declare_events_exchange,
     declare_queue,
+    open_publisher,
 )
 from shared.appkeys import AMQP, METRICS_REGISTRY, PG_POOL, SETTINGS
 from shared.dates import utcnow
 from shared.dependencies import DEPENDENCY_CHECKS
-from shared.events import EventPublisher
 from shared.logs import configure_logging
 from shared.observability import CHECKS_BY_RESOURCE
 from shared.service import create_service_app, install_uvloop, refuse_weak_secret
@@ -173,7 +172,7 @@ async def clicks_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics=app[WORKER_METRICS],
         batch_size=settings.analytics_batch_size,
         batch_wait=settings.analytics_batch_wait,
-        events=EventPublisher(await declare_events_exchange(confirming, settings)),
+        events=await open_publisher(connection, settings),
     )
     app[CLICKS] = consumer
     task = asyncio.create_task(consumer.run())

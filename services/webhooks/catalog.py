@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import orjson
 
+from shared.amqp import QUEUES, WEBHOOKS_QUEUE
 from shared.events import (
     CLICK_RECORDED,
     LINK_CREATED,
@@ -41,15 +42,8 @@ EVENT_TYPES: Final = (
 )
 # Delivered one by one, or gathered per N seconds when the webhook asks for batches.
 BATCHABLE: Final = frozenset({LINK_CLICKED, QR_SCANNED})
-# The system's events the delivery process consumes.
-SOURCE_TYPES: Final = (
-    CLICK_RECORDED,
-    LINK_CREATED,
-    LINK_UPDATED,
-    LINK_DELETED,
-    LINK_EXPIRED,
-    QUOTA_REACHED,
-)
+# The system's events the delivery process consumes (its queue's bindings).
+SOURCE_TYPES: Final = QUEUES[WEBHOOKS_QUEUE].routing_keys
 _HIDDEN: Final = frozenset({"owner_id", "ip"})
 
 

@@ -24,18 +24,17 @@ import asyncpg
 from services.webhooks import queries
 from services.webhooks.catalog import (
     BATCHABLE,
-    SOURCE_TYPES,
     WebhookEvent,
     encode,
     from_source,
 )
-from shared.amqp import DEAD_LETTER_EXCHANGE, declare_events_exchange, name
+from shared import amqp
 from shared.events import QUOTA_REACHED, MalformedEvent, decode_event, decode_message
 from shared.settings import Settings
 
 log = logging.getLogger("services.webhooks.fanout")
 
-QUEUE: Final = "webhooks.events"
+QUEUE: Final = amqp.WEBHOOKS_QUEUE
 MAX_BACKOFF: Final = 5.0
 TRANSIENT_DB_ERRORS: Final = (
     OSError,
@@ -55,25 +54,10 @@ LOST_CHANNEL_ERRORS: Final = (
 async def declare_queue(
     channel: aio_pika.abc.AbstractChannel, settings: Settings
 ) -> aio_pika.abc.AbstractQueue:
-    """``webhooks.events``, bound to every source type; a message that is not a
-    JSON array of events is dead-lettered into ``webhooks.events.dead``."""
-    events = await declare_events_exchange(channel, settings)
-    dead = await channel.declare_exchange(
-        name(settings, DEAD_LETTER_EXCHANGE), aio_pika.ExchangeType.TOPIC, durable=True
-    )
-    parked = await channel.declare_queue(name(settings, QUEUE + ".dead"), durable=True)
-    await parked.bind(dead, routing_key=QUEUE)
-    queue = await channel.declare_queue(
-        name(settings, QUEUE),
-        durable=True,
-        arguments={
-            "x-dead-letter-exchange": name(settings, DEAD_LETTER_EXCHANGE),
-            "x-dead-letter-routing-key": QUEUE,
-        },
-    )
-    for routing_key in SOURCE_TYPES:
-        await queue.bind(events, routing_key=routing_key)
-    return queue
+    """``webhooks.events`` as ``shared.amqp.QUEUES`` defines it (publishers declare
+    it too): bound to every source type; a message that is not a JSON array of
+    events is dead-lettered into ``webhooks.events.dead``."""
+    return (await amqp.declare_queue(channel, settings, QUEUE)).queue
 
 
 async def fan_out(pool: asyncpg.Pool, events: Sequence[WebhookEvent]) -> int:
