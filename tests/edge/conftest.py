@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from services.links.app import create_app as create_links_app
 from services.links.edge.app import create_app
+from services.links.edge.keys import CLICKS, STATS
 from services.links.snapshot import (
     domain_key_suffix,
     link_key_suffix,
@@ -34,6 +35,7 @@ from shared.settings import Settings
 from tests.conftest import ServeApp
 from tests.links.conftest import LinksApi
 from tests.support.service_client import service_starter
+from tests.support.waiting import eventually
 
 BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -274,11 +276,43 @@ async def amqp(settings: Settings) -> AsyncIterator[aio_pika.abc.AbstractRobustC
         await connection.close()
 
 
+def shipped_everything(app: web.Application) -> bool:
+    """True once the edge has published (confirmed) or spooled every click it
+    buffered: nothing is left in its buffer or in flight."""
+    stats = app[STATS]
+    done = stats.clicks_published + stats.clicks_spooled + stats.clicks_unencodable
+    return len(app[CLICKS]) == 0 and stats.clicks_buffered == done
+
+
+@pytest.fixture
+def edge_apps() -> list[web.Application]:
+    """Every edge a test started (through ``serve_app``)."""
+    return []
+
+
+@pytest.fixture
+async def serve_app(serve_app: ServeApp, edge_apps: list[web.Application]) -> ServeApp:
+    """The shared ``serve_app``, remembering the edges it starts."""
+
+    async def start(
+        factory: Callable[[Settings], web.Application], settings_override: Settings | None = None
+    ) -> Client:
+        client = await serve_app(factory, settings_override)
+        if CLICKS in client.app:
+            edge_apps.append(client.app)
+        return client
+
+    return start
+
+
 class ClickQueue:
     """A temporary queue bound to the events exchange for ``click.recorded``."""
 
-    def __init__(self, queue: aio_pika.abc.AbstractQueue) -> None:
+    def __init__(
+        self, queue: aio_pika.abc.AbstractQueue, edges: list[web.Application] | None = None
+    ) -> None:
         self.queue = queue
+        self.edges = edges if edges is not None else []
         self.events: list[dict[str, Any]] = []
 
     async def _drain(self) -> None:
@@ -304,23 +338,36 @@ class ClickQueue:
             await asyncio.sleep(0.05)
         return self.of(link_id)
 
-    async def settle(self, link_id: int, quiet: float = 0.6) -> list[dict[str, Any]]:
-        """The events of ``link_id`` after the edge has had time to flush everything."""
-        await asyncio.sleep(quiet)
+    async def arrived(self, link_id: int) -> list[dict[str, Any]]:
+        """The events of ``link_id`` in the queue now."""
+        await self._drain()
+        return self.of(link_id)
+
+    async def settle(self, link_id: int, within: float = 15.0) -> list[dict[str, Any]]:
+        """The events of ``link_id`` once every edge of the test has shipped every
+        click it buffered (a confirmed message is already in this queue): a click
+        that should not exist cannot arrive after this returns."""
+
+        async def all_shipped() -> bool:
+            return all(shipped_everything(app) for app in self.edges)
+
+        await eventually(all_shipped, within=within, every=0.01)
         await self._drain()
         return self.of(link_id)
 
 
 @pytest.fixture
 async def clicks(
-    amqp: aio_pika.abc.AbstractRobustConnection, settings: Settings
+    amqp: aio_pika.abc.AbstractRobustConnection,
+    settings: Settings,
+    edge_apps: list[web.Application],
 ) -> AsyncIterator[ClickQueue]:
     channel = await amqp.channel()
     exchange = await declare_events_exchange(channel, settings)
     queue = await channel.declare_queue(exclusive=True, auto_delete=True)
     await queue.bind(exchange, routing_key=CLICK_RECORDED)
     try:
-        yield ClickQueue(queue)
+        yield ClickQueue(queue, edge_apps)
     finally:
         await queue.delete(if_unused=False, if_empty=False)
         await channel.close()

@@ -4,13 +4,13 @@ channel, and each replica drops its cached copy."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 import redis.asyncio as aioredis
 
 from services.links.edge.app import create_app
+from services.links.edge.keys import EDGE
 from shared.settings import Settings
 from tests.conftest import ServeApp
 from tests.edge.conftest import BROWSER, Client, Link, MakeLink, Publish, new_alias, within
@@ -117,7 +117,11 @@ async def test_resubscribes_after_losing_the_subscription(
         return bool(ids) and not set(ids) & set(before)
 
     assert await within(10.0, resubscribed, True)
-    await asyncio.sleep(0.1)
+
+    async def caches_cleared() -> bool:  # what the edge does once resubscribed
+        return len(edge.app[EDGE].store.link_cache) == 0
+
+    assert await within(10.0, caches_cleared, True)
     await set_url(pg_pool, link, "https://example.com/after")
     await publish_link(link)
     assert await within(1.0, location_of(edge, link), "https://example.com/after")
