@@ -117,6 +117,16 @@ async def declare_dead_letter_exchange(
     )
 
 
+def queue_arguments(settings: Settings) -> Arguments:
+    """The arguments every durable queue is declared with: ``x-queue-type:
+    quorum`` with ``AMQP_QUORUM_QUEUES`` (a quorum queue must be durable and can
+    be neither exclusive nor auto-delete: the replicas' own exclusive queues,
+    like the gateway's, stay classic)."""
+    if settings.amqp_quorum_queues:
+        return {"x-queue-type": "quorum"}
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Declared:
     queue: aio_pika.abc.AbstractQueue
@@ -132,11 +142,14 @@ async def declare_queue(
     spec = QUEUES[queue]
     events = await declare_events_exchange(channel, settings)
     dead = await declare_dead_letter_exchange(channel, settings)
-    arguments: Arguments = None
+    arguments = queue_arguments(settings)
     if spec.dead_letters:
-        parked = await channel.declare_queue(name(settings, dead_queue(queue)), durable=True)
+        parked = await channel.declare_queue(
+            name(settings, dead_queue(queue)), durable=True, arguments=queue_arguments(settings)
+        )
         await parked.bind(dead, routing_key=queue)
         arguments = {
+            **(arguments or {}),
             "x-dead-letter-exchange": name(settings, DEAD_LETTER_EXCHANGE),
             "x-dead-letter-routing-key": queue,
         }

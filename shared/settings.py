@@ -83,6 +83,10 @@ class Settings:
     # one broker never see each other's keys, exchanges or queues.
     redis_prefix: str = "sl:"
     amqp_prefix: str = "sl."
+    # Durable queues as RabbitMQ quorum queues (replicated across a cluster's
+    # nodes; a single node works too). A queue cannot change its type once it
+    # exists: switch with a new AMQP_PREFIX, or delete the drained queues first.
+    amqp_quorum_queues: bool = False
 
     geoip_db: str | None = None
     trusted_country_header: str | None = None
@@ -193,6 +197,7 @@ class Settings:
             webhooks_url=e.get("WEBHOOKS_URL", f"http://127.0.0.1:{webhooks_port}").rstrip("/"),
             redis_prefix=e.get("REDIS_PREFIX", d.redis_prefix),
             amqp_prefix=e.get("AMQP_PREFIX", d.amqp_prefix),
+            amqp_quorum_queues=_bool(e, "AMQP_QUORUM_QUEUES", d.amqp_quorum_queues),
             geoip_db=_opt(e, "GEOIP_DB"),
             trusted_country_header=_opt(e, "TRUSTED_COUNTRY_HEADER"),
             log_level=e.get("LOG_LEVEL", d.log_level).upper(),

@@ -41,6 +41,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DEV_MODE": "1" if settings.dev_mode else "0",
         "REDIS_PREFIX": settings.redis_prefix,
         "AMQP_PREFIX": settings.amqp_prefix,
+        "AMQP_QUORUM_QUEUES": "1" if settings.amqp_quorum_queues else "0",
+        "TRUSTED_PROXY_HOPS": str(settings.trusted_proxy_hops),
         "GATEWAY_PORT": str(settings.gateway_port),
         "EDGE_PORT": str(settings.edge_port),
         "ACCOUNTS_PORT": str(settings.accounts_port),
