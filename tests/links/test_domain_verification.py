@@ -229,3 +229,16 @@ async def test_verify_is_a_503_while_dns_cannot_be_asked(
         {"error": 1, "message": "DNS could not be asked right now. Please retry later."},
     )
     assert await domain_rows(pg_pool, alice) == before
+
+
+async def test_with_verification_off_verify_serves_a_pending_domain_at_once(
+    verifying: LinksApi, start_links: StartLinks, dns: DnsServer
+) -> None:
+    alice = principals.user()
+    domain_id, data = await add_domain(verifying, alice, f"pending-{alice.user_id}.example.com")
+    assert data["verified"] is False
+    relaxed = await start_links(domain_verification=False, dns_resolver=dns.address)
+    asked = len(dns.queries)
+    status, body = await relaxed.call("POST", f"/api/domain/{domain_id}/verify", alice)
+    assert (status, body["verified"]) == (200, True)
+    assert len(dns.queries) == asked  # no proof asked for
