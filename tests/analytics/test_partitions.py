@@ -90,7 +90,7 @@ async def insert_click(pool: asyncpg.Pool, owner_id: int, at: datetime) -> None:
     )
 
 
-async def on_plan(pool: asyncpg.Pool, owner_id: int, retention: int) -> None:
+async def on_plan(pool: asyncpg.Pool, owner_id: int, retention: int, role: str = "user") -> None:
     plan_id = 10**9 + retention
     await pool.execute(
         "INSERT INTO analytics.plans (plan_id, retention, changed_at) VALUES ($1, $2, now())"
@@ -99,9 +99,11 @@ async def on_plan(pool: asyncpg.Pool, owner_id: int, retention: int) -> None:
         retention,
     )
     await pool.execute(
-        "INSERT INTO analytics.user_plans (user_id, plan_id, changed_at) VALUES ($1, $2, now())",
+        "INSERT INTO analytics.user_plans (user_id, plan_id, changed_at, role)"
+        " VALUES ($1, $2, now(), $3)",
         owner_id,
         plan_id,
+        role,
     )
 
 
@@ -110,13 +112,14 @@ async def test_a_month_whose_clicks_are_all_past_retention_is_dropped_whole(
 ) -> None:
     # Months of 2001, "now" mid-2001: no other test has partitions that old.
     now = datetime(2001, 6, 15, tzinfo=UTC)
-    months = [date(2001, m, 1) for m in (1, 2, 3, 5)]
+    months = [date(2001, m, 1) for m in (1, 2, 3, 4, 5)]
     async with pg_pool.acquire() as conn:
         for month in months:
             assert await ensure_partition(conn, month)
-    week, forever, unknown = user().user_id, user().user_id, user().user_id
+    week, forever, unknown, admin = user().user_id, user().user_id, user().user_id, user().user_id
     await on_plan(pg_pool, week, 7)
     await on_plan(pg_pool, forever, 0)
+    await on_plan(pg_pool, admin, 7, role="admin")
     # January: only clicks of a 7-day plan, long expired → the partition goes.
     await insert_click(pg_pool, week, datetime(2001, 1, 10, tzinfo=UTC))
     # February: one click of a plan that keeps clicks forever → it stays.
@@ -124,17 +127,20 @@ async def test_a_month_whose_clicks_are_all_past_retention_is_dropped_whole(
     await insert_click(pg_pool, forever, datetime(2001, 2, 11, tzinfo=UTC))
     # March: a click of an owner whose plan is not known yet → it stays.
     await insert_click(pg_pool, unknown, datetime(2001, 3, 10, tzinfo=UTC))
+    # April: a click of an admin on the 7-day plan (admins keep every click) → it stays.
+    await insert_click(pg_pool, week, datetime(2001, 4, 9, tzinfo=UTC))
+    await insert_click(pg_pool, admin, datetime(2001, 4, 10, tzinfo=UTC))
     # May (under a month before now): empty, but too recent to drop.
 
     assert await retire_partitions(pg_pool, now) == ["clicks_2001_01"]
     names = {r["relname"] for r in await pg_pool.fetch(PARTITIONS)}
     assert "clicks_2001_01" not in names
-    assert {"clicks_2001_02", "clicks_2001_03", "clicks_2001_05"} <= names
+    assert {"clicks_2001_02", "clicks_2001_03", "clicks_2001_04", "clicks_2001_05"} <= names
     assert not await pg_pool.fetchval("SELECT to_regclass('analytics.clicks_2001_01')")
     kept = await pg_pool.fetchval(
-        "SELECT count(*) FROM analytics.clicks WHERE occurred_at < '2001-04-01'"
+        "SELECT count(*) FROM analytics.clicks WHERE occurred_at < '2001-05-01'"
     )
-    assert kept == 3
+    assert kept == 5
     assert await retire_partitions(pg_pool, now) == []  # nothing more to drop
 
 
