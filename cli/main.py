@@ -8,6 +8,7 @@ through its public API. See README, "Moving from another shortener"."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
@@ -24,7 +25,7 @@ from rich.table import Table
 
 from cli import sources
 from cli.importer import Sink, Summary, run_import
-from cli.sources import SourceLink
+from cli.sources import SourceError, SourceLink
 from cli.targets import Api, CliError, api_root, local
 from shared import amqp
 from shared.settings import Settings
@@ -59,7 +60,8 @@ class Target:
 def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
-    except CliError as exc:
+    except (CliError, SourceError, json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
+        # An unreadable file or a refusing server: say what, without a traceback.
         err_console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(1) from exc
 

@@ -41,6 +41,10 @@ TAG_SPLIT: Final = re.compile(r"[,|;]")
 PAGE_SIZE: Final = 100
 
 
+class SourceError(Exception):
+    """The other shortener's API refused or failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceLink:
     """One link of another shortener, keyed by where it came from."""
@@ -217,10 +221,13 @@ def yourls_dump_links(path: Path) -> Iterator[SourceLink]:
 async def _get_json(
     session: aiohttp.ClientSession, url: str, headers: Mapping[str, str], params: Mapping[str, Any]
 ) -> Any:
-    async with session.get(url, headers=dict(headers), params=dict(params)) as resp:
-        if resp.status != 200:
-            raise RuntimeError(f"{url} answered {resp.status}: {(await resp.text())[:200]}")
-        return await resp.json(content_type=None)
+    try:
+        async with session.get(url, headers=dict(headers), params=dict(params)) as resp:
+            if resp.status != 200:
+                raise SourceError(f"{url} answered {resp.status}: {(await resp.text())[:200]}")
+            return await resp.json(content_type=None)
+    except (aiohttp.ClientError, ValueError) as exc:
+        raise SourceError(f"{url}: {exc}") from exc
 
 
 async def shlink_api_links(

@@ -68,23 +68,20 @@ class Api:
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(status, JSON answer); waits out rate limits."""
+        data = orjson.dumps(body) if body is not None else b""
         if self.base is not None:
             url = self.base + path
-            headers = {"Authorization": f"Bearer {self.key}"}
         else:
-            assert self.operator is not None
             upstream = self.settings.links_url if path.startswith("/api/url") else None
             url = (upstream or self.settings.accounts_url) + path
-            headers = identity.signed_headers(
-                self.operator, self.settings.internal_secret, method, path.split("?", 1)[0]
-            )
-        data = None
-        if body is not None:
-            data = orjson.dumps(body)
-            headers["Content-Type"] = "application/json"
         for _ in range(MAX_RETRIES):
+            headers = self._headers(method, path, data)
+            if body is not None:
+                headers["Content-Type"] = "application/json"
             try:
-                async with self.session.request(method, url, data=data, headers=headers) as resp:
+                async with self.session.request(
+                    method, url, data=data or None, headers=headers
+                ) as resp:
                     raw = await resp.read()
                     if resp.status == 429:
                         await asyncio.sleep(float(resp.headers.get("Retry-After", "1")))
@@ -96,6 +93,16 @@ class Api:
             except aiohttp.ClientConnectionError as exc:
                 raise CliError(f"cannot reach {url}: {exc}") from exc
         raise CliError(f"{method} {url}: still rate-limited after {MAX_RETRIES} tries")
+
+    def _headers(self, method: str, path: str, data: bytes) -> dict[str, str]:
+        if self.base is not None:
+            return {"Authorization": f"Bearer {self.key}"}
+        assert self.operator is not None
+        # Signed for this one request (a fresh nonce each time): the path with
+        # its query as sent, and the body.
+        return identity.signed_headers(
+            self.operator, self.settings.internal_secret, method, path, data
+        )
 
     async def ok(self, method: str, path: str, body: Any = None) -> Any:
         status, data = await self.call(method, path, body)
@@ -132,12 +139,15 @@ class Local:
 
 @asynccontextmanager
 async def local(settings: Settings) -> AsyncIterator[Local]:
-    pool = await create_pool(
-        settings.database_url,
-        min_size=1,
-        max_size=4,
-        server_settings={"search_path": "links, public"},
-    )
+    try:
+        pool = await create_pool(
+            settings.database_url,
+            min_size=1,
+            max_size=4,
+            server_settings={"search_path": "links, public"},
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise CliError(f"cannot use the database of DATABASE_URL: {exc}") from exc
     redis = aioredis.Redis.from_url(settings.redis_url)
     app = web.Application()
     app[SETTINGS] = settings

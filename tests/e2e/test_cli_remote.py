@@ -64,3 +64,40 @@ async def test_remote_import_export_and_operators(system: RunningSystem, admin_k
     plans = await run_cli(settings, *remote, "plan", "list")
     assert plans.code == 0, plans.err
     assert "links" in plans.out
+
+
+async def test_local_operator_commands(system: RunningSystem, admin_key: str) -> None:
+    """Without --api: signed with the internal secret, on the machine that runs it."""
+    api = system.gateway_url + "/api"
+    settings = system.settings
+    name = f"op{secrets.token_hex(4)}"
+    made = await run_cli(settings, "user", "create", name, f"{name}@example.com",
+                         "--password", "first-pass")  # fmt: skip
+    assert made.code == 0, made.err
+    assert "Password (shown this once)" not in made.out  # it was given, not generated
+    key_match = re.search(r"API key \(shown this once\): (\S+)", made.out)
+    id_match = re.search(r"\(id (\d+)\)", made.out)
+    assert key_match
+    assert id_match
+    user_id = id_match.group(1)
+
+    reset = await run_cli(settings, "user", "reset-password", user_id, "--password", "second-pass")
+    assert reset.code == 0, reset.err
+    assert "The password has been changed." in reset.out
+
+    async with aiohttp.ClientSession() as http:
+        status, _, _ = await call(http, "GET", f"{api}/account", key_match.group(1))
+        assert status == 200
+        revoked = await run_cli(settings, "user", "revoke-keys", user_id)
+        assert "1 key(s) revoked." in revoked.out
+        status, _, _ = await call(http, "GET", f"{api}/account", key_match.group(1))
+        assert status == 401
+
+    queues = await run_cli(settings, "queues")
+    assert queues.code == 0, queues.err
+    assert "analytics.clicks" in queues.out
+    assert "analytics worker lag" in queues.out
+
+    missing = await run_cli(settings, "user", "revoke-keys", "999999999")
+    assert missing.code == 1
+    assert "User not found." in missing.err
