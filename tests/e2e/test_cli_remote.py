@@ -93,6 +93,19 @@ async def test_local_operator_commands(system: RunningSystem, admin_key: str) ->
         status, _, _ = await call(http, "GET", f"{api}/account", key_match.group(1))
         assert status == 401
 
+    plan_name = f"Team {secrets.token_hex(3)}"
+    created = await run_cli(settings, "plan", "create", f'{{"name": "{plan_name}", "free": false}}')
+    assert created.code == 0, created.err
+    plan_match = re.search(r"Plan (\d+) created\.", created.out)
+    assert plan_match
+    edited = await run_cli(
+        settings, "plan", "edit", plan_match.group(1), '{"limits": {"links": 500}}'
+    )
+    assert edited.code == 0, edited.err
+    listed = await run_cli(settings, "plan", "list")
+    (row,) = [line for line in listed.out.splitlines() if plan_name in line]
+    assert "500" in row.split()
+
     queues = await run_cli(settings, "queues")
     assert queues.code == 0, queues.err
     assert "analytics.clicks" in queues.out
