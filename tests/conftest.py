@@ -23,9 +23,15 @@ RUN_ID = secrets.token_hex(4)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The fault suite runs after everything else (it takes backends down, if
-    only its own, and takes a few minutes)."""
-    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+    """The cluster tests, then the fault suite, run after everything else (each
+    starts a dozen processes, takes backends down, if only its own, and takes a
+    few minutes)."""
+    order = {"cluster": 1, "faults": 2}
+    items.sort(
+        key=lambda item: max(
+            (rank for name, rank in order.items() if item.get_closest_marker(name)), default=0
+        )
+    )
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,14 @@ classic queues, as every existing deployment has them."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import shutil
 
 import aio_pika
 import pytest
 
 from shared import amqp
 from shared.settings import Settings
+from tests.support.queue_types import available, queue_types
 
 
 def namespace(settings: Settings, *, quorum: bool) -> Settings:
@@ -41,30 +40,7 @@ async def declare_as_a_publisher_does(settings: Settings) -> None:
         await connection.close()
 
 
-async def queue_types(settings: Settings) -> dict[str, str]:
-    """``rabbitmqctl list_queues name type`` for this namespace's queues."""
-    proc = await asyncio.create_subprocess_exec(
-        "rabbitmqctl",
-        "-q",
-        "list_queues",
-        "--no-table-headers",
-        "name",
-        "type",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await proc.communicate()
-    found = {}
-    for line in out.decode().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0].startswith(settings.amqp_prefix):
-            found[parts[0]] = parts[1]
-    return found
-
-
-needs_rabbitmqctl = pytest.mark.skipif(
-    shutil.which("rabbitmqctl") is None, reason="rabbitmqctl lists queue types"
-)
+needs_rabbitmqctl = pytest.mark.skipif(not available(), reason="rabbitmqctl lists queue types")
 
 
 @needs_rabbitmqctl
