@@ -37,15 +37,11 @@ MAX_REMOTE_BODY = 900_000
 console = Console()
 err_console = Console(stderr=True)
 
-# The durable queues of the platform (shared/CONTRACTS.md), depth shown by `queues`.
-QUEUES = (
-    "analytics.clicks",
-    "analytics.clicks.dead",
-    "analytics.lifecycle",
-    "analytics.lifecycle.dead",
-    "links.lifecycle",
-    "webhooks.events",
-    "webhooks.events.dead",
+# The durable queues of the platform and their dead-letter queues, shown by `queues`.
+QUEUES = tuple(
+    queue
+    for spec in amqp.QUEUES.values()
+    for queue in (spec.name, *([spec.name + ".dead"] if spec.dead_letters else []))
 )
 
 
