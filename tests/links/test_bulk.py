@@ -8,7 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from tests.links.conftest import LinksApi
+from services.links.snapshot import link_key_suffix
+from tests.links.conftest import Invalidations, LinksApi
 from tests.support import principals
 
 QUOTA_MESSAGE = "You have reached your plan's limit of 10 links (the 'links' limit)."
@@ -182,3 +183,17 @@ async def test_rerun_with_sources_creates_nothing_twice(
     bob = principals.user()
     theirs = await bulk(links, bob, [{**items[0], "custom": "bobs-0"}])
     assert theirs["created"] == 1
+
+
+async def test_new_links_are_announced_to_the_edges(
+    links: LinksApi, invalidations: Invalidations
+) -> None:
+    """An edge that cached an alias as missing forgets it once the link exists."""
+    alice = principals.user()
+    body = await bulk(
+        links, alice, [{"url": f"https://example.com/{i}", "custom": f"fresh-{alice.user_id}-{i}"}
+                       for i in range(3)]
+    )  # fmt: skip
+    assert body["created"] == 3
+    for i in range(3):
+        await invalidations.wait_for(link_key_suffix("_", f"fresh-{alice.user_id}-{i}"))
