@@ -162,6 +162,9 @@ async def test_a_hundred_thousand_clicks_all_show_in_the_stats(
         assert clicks == CLICKS
         listed = (await succeed(http, "GET", f"{api}/urls", key))["data"]["urls"]
         assert [u["clicks"] for u in listed if u["id"] == link["id"]] == [CLICKS]
+        # the account says the same: every click tracked, no limit, none left out
+        usage = (await succeed(http, "GET", f"{api}/account", key))["data"]["usage"]
+        assert usage["clicks"] == {"used": CLICKS, "limit": 0, "reached": False, "overQuota": 0}
 
     report_figure(
         pytestconfig,

@@ -31,14 +31,10 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from tests.support.system import RunningSystem
 
 AnyCase = schemathesis.Case[Any]
-SEED: Final = 20261202
-# Operations left out, and why: each would destroy the credentials the run uses.
-EXCLUDED: Final = frozenset(
-    {
-        "POST /api/account/apikey/regenerate",  # revokes the key every later case sends
-        "DELETE /api/user/{id}/delete",  # may pick the calling admin's own id
-    }
-)
+DEFAULT_SEED: Final = 20261202
+# Left out: it revokes the very key every later case sends. (Operations that could
+# delete, lock out or throttle the admin by id are fuzzed on a stand-in: Steering.)
+EXCLUDED: Final = frozenset({"POST /api/account/apikey/regenerate"})
 JSON: Final = "application/json"
 MAX_FINDINGS_SHOWN: Final = 30
 REQUEST_TIMEOUT: Final = 15.0
@@ -68,6 +64,7 @@ class Finding:
 
 @dataclass(slots=True)
 class FuzzReport:
+    seed: int = DEFAULT_SEED
     cases: int = 0
     described: int = 0  # operations in the description
     operations: int = 0  # operations fuzzed
@@ -91,15 +88,25 @@ class FuzzReport:
     def summary(self) -> str:
         statuses = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
         lines = [
-            f"schemathesis {schemathesis.__version__}, seed {SEED}: {self.cases} cases, "
-            f"{self.operations} of {self.described} operations (excluded: key regeneration, "
-            f"user deletion), {self.failures} failures of {len(self.findings)} kinds, "
+            f"schemathesis {schemathesis.__version__}, seed {self.seed}: {self.cases} cases, "
+            f"{self.operations} of {self.described} operations (excluded: key regeneration), "
+            f"{self.failures} failures of {len(self.findings)} kinds, "
             f"{self.seconds:.0f} s",
             f"  answers: {statuses}; {self.seconds_sending:.0f} s of the run waiting for them",
         ]
         lines += [f"  nothing generated for {name}: {why}" for name, why in self.skipped.items()]
+        unreached = [label for label, seen in self.by_operation.items() if not _succeeded(seen)]
+        if unreached:
+            lines.append(f"  no success answer from: {', '.join(sorted(unreached))}")
+        throttled = {label: seen[429] for label, seen in self.by_operation.items() if seen[429]}
+        if throttled:
+            lines.append(f"  answered 429: {', '.join(f'{k} ({n})' for k, n in throttled.items())}")
         lines += [f"  {finding}" for finding in list(self.findings.values())[:MAX_FINDINGS_SHOWN]]
         return "\n".join(lines)
+
+
+def _succeeded(statuses: Counter[int]) -> bool:
+    return any(200 <= status < 300 for status in statuses)
 
 
 def described_media_types(operation: Any, status: int) -> set[str]:
@@ -153,30 +160,35 @@ def describe(request: requests.PreparedRequest) -> str:
 class Steering:
     """Path parameters the generator may use instead of its own numbers: ids of
     objects that exist, so cases reach the handlers' deeper paths, not only the 404.
-    ``protected`` maps a path parameter value that would throttle or demote the
-    fuzzing admin (its own plan, its own user) to a harmless stand-in."""
+    ``protected`` swaps a path parameter value that would lock out, delete or
+    throttle the fuzzing admin (its own user, its own plan) for a stand-in's, so
+    those operations are fuzzed too, on someone else."""
 
     ids: tuple[int, ...]
-    protected: Mapping[tuple[str, str], Mapping[str, str]]  # (operation, param) → {from: to}
+    # (path template prefix, parameter) → {value: stand-in}
+    protected: Mapping[tuple[str, str], Mapping[str, str]]
 
     def apply(self, case: AnyCase, picks: Mapping[str, int | None]) -> None:
         for name, pick in picks.items():
             if pick is not None:
                 case.path_parameters[name] = pick
-        for name, value in case.path_parameters.items():
-            swap = self.protected.get((case.operation.label, name), {})
-            case.path_parameters[name] = swap.get(str(value), value)
+        for (prefix, name), swap in self.protected.items():
+            if case.operation.path.startswith(prefix) and name in case.path_parameters:
+                value = case.path_parameters[name]
+                case.path_parameters[name] = swap.get(str(value), value)
 
 
 class Fuzzer:
-    def __init__(self, gateway_url: str, key: str, steering: Steering) -> None:
+    def __init__(
+        self, gateway_url: str, key: str, steering: Steering, seed: int = DEFAULT_SEED
+    ) -> None:
         self.gateway_url = gateway_url
         # Fixed on every case: a generated or dropped Authorization header would
         # count as a failed login of this address and lock the whole run out.
         self.headers = {"Authorization": f"Bearer {key}"}
         self.steering = steering
         self.session = requests.Session()
-        self.report = FuzzReport()
+        self.report = FuzzReport(seed=seed)
 
     def load(self) -> OpenApiSchema:
         document = requests.get(f"{self.gateway_url}/api/openapi.json", timeout=10).json()
@@ -239,7 +251,7 @@ class Fuzzer:
             }
         )
 
-        @hypothesis.seed(SEED)
+        @hypothesis.seed(self.report.seed)
         @hypothesis.settings(
             max_examples=examples,
             deadline=None,
