@@ -26,6 +26,8 @@ from tests.support.system import RunningSystem, with_free_ports
 # Each click is flushed to the broker within this many seconds: the most an edge
 # killed with SIGKILL can lose is what it buffered in that window.
 FLUSH_INTERVAL = 0.05
+# How long a process may take to answer /ready (a busy shared machine is slow).
+STARTUP = 120.0
 
 
 @dataclass
@@ -88,7 +90,7 @@ async def stack(
         await migrate_all(own.database_url)
         pool = await asyncpg.create_pool(own.database_url, min_size=1, max_size=2)
         system = RunningSystem(with_free_ports(own), log_dir=base)
-        await system.start()
+        await system.start(within=STARTUP)
         key = await _user(system, pool)
         found = Stack(postgres, redis, rabbitmq, system, pool, key)
         yield found

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.faults.conftest import FLUSH_INTERVAL, Stack
+from tests.faults.conftest import FLUSH_INTERVAL, STARTUP, Stack
 from tests.faults.harness import AGENT, ApiProbe, ClickLoad, FaultRow, loss_bound
 from tests.support.api_calls import call
 from tests.support.waiting import eventually
@@ -238,7 +238,7 @@ async def test_worker_killed(stack: Stack) -> None:
         await system.stop(["worker"], kill=True)
 
     async def restart() -> None:
-        await system.start(["worker"])
+        await system.start(["worker"], within=STARTUP)
 
     row, _, _ = await exercise(stack, "worker SIGKILL", kill, restart, api_during=only("200"))
     assert row.counted == row.answered
@@ -251,7 +251,7 @@ async def test_edge_killed(stack: Stack) -> None:
         await system.stop(["edge"], kill=True)
 
     async def restart() -> None:
-        await system.start(["edge"])
+        await system.start(["edge"], within=STARTUP)
 
     row, load, _ = await exercise(
         stack, "edge SIGKILL", kill, restart, api_during=only("200"), edge_down=True
@@ -284,7 +284,7 @@ async def test_analytics_service_down(stack: Stack) -> None:
         ranked.append((status, body))
 
     async def restart() -> None:
-        await system.start(["analytics"])
+        await system.start(["analytics"], within=STARTUP)
 
     row, _, probe = await exercise(
         stack, "analytics service down", stop, restart, api_during=only("200")

@@ -156,7 +156,7 @@ class RunningSystem:
             chosen = [s for s in chosen if s.name in self.names]
         return chosen
 
-    async def start(self, names: Iterable[str] | None = None) -> None:
+    async def start(self, names: Iterable[str] | None = None, *, within: float = 30) -> None:
         specs = [s for s in self.specs() if names is None or s.name in set(names)]
         env = {**os.environ, **settings_env(self.settings), "PYTHONPATH": str(ROOT)}
         for spec in specs:
@@ -172,7 +172,7 @@ class RunningSystem:
                     stdout=log_file,
                     stderr=asyncio.subprocess.STDOUT,
                 )
-        await asyncio.gather(*(self.wait_ready(spec) for spec in specs))
+        await asyncio.gather(*(self.wait_ready(spec, within) for spec in specs))
 
     async def wait_ready(self, spec: ProcessSpec, within: float = 30) -> None:
         port = port_of(spec, self.settings)
