@@ -12,16 +12,17 @@ import pytest
 import yaml
 
 from shared.settings import DEFAULT_INTERNAL_SECRET, Settings
-from tests.support.deployed import ROOT, kubernetes_env
+from tests.support.deployed import OVERLAYS, ROOT, kubernetes_env
 from tests.support.system import free_port, settings_env
 
 COMPOSE_DEFAULT = "change-me-in-production"  # what docker-compose.yml used to fall back to
 
 
 def placeholders() -> list[str]:
-    secret = yaml.safe_load_all((ROOT / "deploy" / "k8s" / "00-config.yaml").read_text())
-    k8s = next(d for d in secret if d["kind"] == "Secret")["stringData"]["INTERNAL_SECRET"]
-    return [DEFAULT_INTERNAL_SECRET, COMPOSE_DEFAULT, k8s, "short-but-random-7f3a"]
+    """The development default, compose's old fallback, the Kubernetes base's and
+    every overlay's placeholder, and a short random one."""
+    k8s = {kubernetes_env("gateway", overlay)["INTERNAL_SECRET"] for overlay in (None, *OVERLAYS)}
+    return [DEFAULT_INTERNAL_SECRET, COMPOSE_DEFAULT, *sorted(k8s), "short-but-random-7f3a"]
 
 
 def environment(settings: Settings, secret: str, *, dev: bool) -> dict[str, str]:
