@@ -8,8 +8,10 @@ export PYTHONPATH := $(CURDIR)
 .PHONY: help venv run test test-fast lint format migrate bench clean
 
 help:
-	@echo "make run      start every process (gateway :8000, edge :8080) with migrations applied"
+	@echo "make run      start every process (gateway :8000, edge :8080) with migrations applied;"
+	@echo "             restarts a process that exits; WORKERS=2 EDGES=2 make run for more copies"
 	@echo "make test     run the whole test suite against the local Postgres, Redis and RabbitMQ"
+	@echo "             (the fault suite last, on private instances: pytest -m faults alone)"
 	@echo "make lint     ruff (lint + format check) and mypy --strict"
 	@echo "make format   apply ruff formatting and autofixes"
 	@echo "make migrate  apply pending database migrations"

@@ -48,6 +48,7 @@ class ClickLoad(Phased):
 
     url: str = ""
     destination: str = ""
+    host: str | None = None  # a Host header other than the short domain's
     rate: float = 40.0
     concurrency: int = 8
     redirects: int = 0  # 302s to the right place: each must be counted once
@@ -76,9 +77,10 @@ class ClickLoad(Phased):
         self.in_flight += 1
         phase = self.phase
         try:
-            async with http.get(
-                self.url, headers={"User-Agent": AGENT}, allow_redirects=False
-            ) as resp:
+            headers = {"User-Agent": AGENT}
+            if self.host is not None:
+                headers["Host"] = self.host
+            async with http.get(self.url, headers=headers, allow_redirects=False) as resp:
                 await resp.read()
                 status = resp.status
                 location = resp.headers.get("Location")

@@ -145,6 +145,14 @@ async def test_a_pool_acquire_timeout_is_classified_as_postgres(settings: Settin
     with pytest.raises(ConnectionRefusedError) as refused:
         await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
     assert classify(refused.value) == "postgres"
+    # A transaction whose connection went away under it (the server shut down).
+    conn = await asyncpg.connect(settings.database_url)
+    transaction = conn.transaction()
+    await transaction.start()
+    await conn.close()
+    with pytest.raises(asyncpg.InterfaceError, match="connection is closed") as closed:
+        await transaction.rollback()
+    assert classify(closed.value) == "postgres"
     assert classify(ValueError("bad input")) is None
 
 
