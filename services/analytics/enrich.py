@@ -24,6 +24,7 @@ from crawlerdetect import CrawlerDetect
 
 from shared.countries import country_code
 from shared.events import ClickRecorded, Event, MalformedEvent
+from shared.ip_countries import registry_country
 
 DIRECT: Final = "Direct, email and other"
 SOCIAL_NETWORKS: Final = ("facebook", "twitter", "instagram", "linkedin", "google")
@@ -220,7 +221,8 @@ class Enricher:
         return Agent(browser, os_name, device, is_bot)
 
     def location(self, country: str | None, ip: str) -> tuple[str, str]:
-        """``(ISO code or "", city or "")``: the edge's country, else the GeoIP database."""
+        """``(ISO code or "", city or "")``: the edge's country, else the GeoIP database,
+        else the registries' data (a fresh install has no database)."""
         code = country_code(country) if country else None
         city = ""
         if self._geo is not None and (code is None or self._geo_has_city):
@@ -238,6 +240,8 @@ class Enricher:
                     record_code = (record.get("country") or {}).get("iso_code")
                     if record_code in (None, code):
                         city = name[:100]
+        if code is None and ip:
+            code = registry_country(ip)
         return code or "", city
 
     def _lookup(self, ip: str) -> dict[str, Any] | None:

@@ -137,7 +137,8 @@ def body_events(message: aio_pika.abc.AbstractIncomingMessage) -> Any:
 
 
 def write_city_database(path: str) -> str:
-    """A tiny MaxMind city database: 198.51.100.0/24 is Toronto, 2001:db8:beef::/48 France."""
+    """A tiny MaxMind city database: 198.51.100.0/24 is Toronto, 2001:db8:beef::/48 France,
+    8.8.8.0/24 London (the registries say US: the database must win)."""
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet  # type: ignore[import-untyped]
 
@@ -149,6 +150,13 @@ def write_city_database(path: str) -> str:
         {
             "country": {"iso_code": "CA", "names": {"en": "Canada"}},
             "city": {"names": {"en": "Toronto"}},
+        },
+    )
+    writer.insert_network(
+        IPSet(["8.8.8.0/24"]),
+        {
+            "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+            "city": {"names": {"en": "London"}},
         },
     )
     writer.insert_network(

@@ -184,6 +184,15 @@ def test_ids_must_be_positive(enricher: Enricher, field: str) -> None:
         enricher.enrich(event, parse_click(event.payload))
 
 
+def test_without_a_database_the_country_comes_from_the_registries(enricher: Enricher) -> None:
+    assert enricher.location(None, "8.8.8.8") == ("US", "")
+    assert enricher.location(None, "2001:4860:4860::8888") == ("US", "")
+    assert enricher.location(None, "193.0.6.139") == ("NL", "")
+    assert enricher.location("DE", "8.8.8.8") == ("DE", "")  # the edge's trusted header wins
+    assert enricher.location(None, "10.0.0.1") == ("", "")
+    assert enricher.location(None, "") == ("", "")
+
+
 @pytest.fixture(scope="module")
 def city_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return write_city_database(str(tmp_path_factory.mktemp("geoip") / "city.mmdb"))
@@ -199,5 +208,7 @@ def test_country_and_city_from_a_maxmind_database(city_db: str) -> None:
         assert geo.location(None, "2001:db8:beef::1") == ("FR", "")
         assert geo.location(None, "192.0.2.1") == ("", "")
         assert geo.location(None, "not an address") == ("", "")
+        # A configured database wins over the registries' data (8.8.8.8 is theirs in the US).
+        assert geo.location(None, "8.8.8.8") == ("GB", "London")
     finally:
         geo.close()

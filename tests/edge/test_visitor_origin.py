@@ -1,6 +1,6 @@
 """Where a visit comes from: the client address (the peer, or behind trusted
 proxies the address they saw), the country (trusted header, else a MaxMind
-database, else unknown), and whether the link backs a QR code."""
+database, else the registries' data), and whether the link backs a QR code."""
 
 from __future__ import annotations
 
@@ -92,6 +92,31 @@ async def test_without_trusted_proxies_the_peer_is_the_visitor(
     (event,) = await clicks.wait_for(link.id, 1)
     assert event["payload"]["ip"] == "127.0.0.1"
     assert event["payload"]["country"] is None
+
+
+async def test_without_a_database_geo_rules_use_the_registries_data(
+    serve_app: ServeApp, settings: Settings, make_link: MakeLink, clicks: ClickQueue
+) -> None:
+    run = settings.with_overrides(trusted_country_header=None, geoip_db=None, trusted_proxy_hops=1)
+    edge = await serve_app(create_app, run)
+    rules = [*GEO_RULES, {"location": "US", "link": "https://example.com/us"}]
+    link = await make_link("https://example.com/default", geotarget=rules)
+    # 8.8.8.8 is ARIN's, assigned in the US; 193.0.6.139 is the RIPE NCC's own, in NL;
+    # 192.0.2.1 is a documentation address no registry assigns.
+    for forwarded, location in [
+        ("8.8.8.8", "https://example.com/us"),
+        ("193.0.6.139", "https://example.com/default"),
+        ("192.0.2.1", "https://example.com/default"),
+    ]:
+        resp = await edge.get(
+            link.path,
+            allow_redirects=False,
+            headers={"User-Agent": BROWSER, "X-Forwarded-For": forwarded},
+        )
+        assert resp.headers["Location"] == location, forwarded
+    # The event keeps the address; the worker finds its country off the redirect's path.
+    events = await clicks.wait_for(link.id, 3)
+    assert sorted(e["payload"]["ip"] for e in events) == ["192.0.2.1", "193.0.6.139", "8.8.8.8"]
 
 
 async def test_no_country_source_means_unknown(

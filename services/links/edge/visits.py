@@ -42,6 +42,7 @@ from services.links.edge.visitor import (
 from shared import identity
 from shared.dependencies import report_failure
 from shared.forwarded import client_address, forwarded_for
+from shared.ip_countries import registry_country
 from shared.passwords import verify_password_async
 from shared.settings import Settings
 
@@ -285,7 +286,9 @@ class Edge:
             return country_code(request.headers.get(self.country_header))
         if self.geoip is not None and ip:
             return self.geoip.country(ip)
-        return None
+        # No database configured: the registries' data (the click event leaves it
+        # empty and the worker looks it up there, off the redirect's path).
+        return registry_country(ip) if ip else None
 
     def _record(
         self, request: web.Request, entry: LinkEntry, destination: str, info: UserAgentInfo
