@@ -22,9 +22,13 @@ COUNTRY_HEADER = "CF-IPCountry"
 @pytest.fixture
 async def system(settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
     # Its own Redis namespace (inside this run's): other suites' failed logins from
-    # 127.0.0.1 must not count against this test's client.
+    # 127.0.0.1 must not count against this test's client. Its own AMQP names too:
+    # publishers declare the durable queues, which hold what the other suites
+    # published; these processes must not start by working through all of it.
+    tag = secrets.token_hex(3)
     own = settings.with_overrides(
-        redis_prefix=f"{settings.redis_prefix}e2e{secrets.token_hex(3)}:",
+        redis_prefix=f"{settings.redis_prefix}e2e{tag}:",
+        amqp_prefix=f"{settings.amqp_prefix}e2e{tag}.",
         trusted_country_header=COUNTRY_HEADER,
         click_flush_interval=0.05,
     )

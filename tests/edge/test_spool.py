@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from services.links.edge.app import create_app
-from services.links.edge.keys import CLICKS
+from services.links.edge.keys import BROKER, CLICKS
 from shared.settings import Settings
 from tests.conftest import ServeApp
 from tests.edge.conftest import BROWSER, ClickQueue, MakeLink, within
@@ -113,6 +113,8 @@ async def test_shutdown_ships_the_buffer(
         click_flush_interval=3600.0, click_batch_size=10_000, spool_dir=str(spool_dir)
     )
     edge = await serve_app(create_app, slow)
+    # Connected first (it connects in the background): this is the broker-up case.
+    await asyncio.wait_for(edge.app[BROKER].became_ready.wait(), 10)
     link = await make_link("https://example.com/at-shutdown")
     for _ in range(5):
         assert (await edge.get(link.path, allow_redirects=False, headers=UA)).status == 302
