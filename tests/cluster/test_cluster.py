@@ -144,7 +144,6 @@ async def test_clicks_counted_through_an_edge_and_a_worker_killed(
     async with aiohttp.ClientSession() as http:
         result = await kill_edge_and_worker(cluster, http, "kill")
     report_figure(request.config, result.line("cluster, classic queues, edge-2 + worker-1 SIGKILL"))
-    print(result.line("kill"))
     assert result.answered > 0
     assert 0 <= result.lost <= result.bound, result.line("kill")
     # Visitors kept being redirected: HAProxy sent them to the other edges.
