@@ -22,7 +22,14 @@ from gateway.forwarding import REQUEST_ID_HEADER, client_of, request_id
 from gateway.invalidation import invalidation_ctx
 from gateway.keys import DOCS_HTML, OPENAPI_JSON, PRINCIPALS, ROUTER, UPSTREAMS
 from gateway.openapi import build_document
-from gateway.principals import AccountsUnavailable, PrincipalStore, Refused, bearer_key
+from gateway.permissions import refusal
+from gateway.principals import (
+    AccountsUnavailable,
+    NotMember,
+    PrincipalStore,
+    Refused,
+    bearer_key,
+)
 from gateway.proxy import forward, gateway_error
 from gateway.request_cost import request_cost
 from gateway.routing import (
@@ -56,6 +63,29 @@ log = logging.getLogger("gateway")
 MISSING_KEY: Final = "Missing API key: send it as 'Authorization: Bearer <API key>'."
 INVALID_KEY: Final = "Invalid API key: it is unknown, revoked or expired."
 ACCOUNTS_DOWN: Final = "The API key cannot be checked right now. Please retry later."
+WORKSPACE_HEADER: Final = "X-Workspace"
+BAD_WORKSPACE: Final = (
+    f"The {WORKSPACE_HEADER} header must be a workspace id (its owner's user id)."
+)
+NO_API: Final = (
+    "API access is not part of {whose} plan (the 'api' feature): its API keys are refused. "
+    "An administrator can turn it on."
+)
+# Joining a team needs no key: a new member gets their account (and key) from it.
+TEAM_ACCEPT: Final = "/api/team/accept"
+_MAX_ID: Final = 2**63 - 1
+
+
+def workspace_of(request: web.Request) -> int | None:
+    """The owner id of ``X-Workspace`` (None: the caller's own workspace);
+    ValueError when it is not an id."""
+    raw = request.headers.get(WORKSPACE_HEADER)
+    if raw is None or not raw.strip():
+        return None
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= _MAX_ID:
+        raise ValueError(value)
+    return int(value)
 
 
 async def upstreams_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -92,8 +122,15 @@ async def api(request: web.Request) -> web.StreamResponse:
     rid = request_id(request)
     client = client_of(request, settings.trusted_proxy_hops)
     authorization = request.headers.get("Authorization")
+    path = request.raw_path.split("?", 1)[0]
     try:
-        outcome = await app[PRINCIPALS].authenticate(authorization, client.ip)
+        workspace = workspace_of(request)
+    except ValueError:
+        return gateway_error(400, BAD_WORKSPACE, rid)
+    if path == TEAM_ACCEPT and authorization is None and workspace is None:
+        return await _keyless(request, ACCOUNTS, rid)
+    try:
+        outcome = await app[PRINCIPALS].authenticate(authorization, client.ip, workspace)
     except AccountsUnavailable as exc:
         return unavailable_response(
             request, ACCOUNTS, exc, message=ACCOUNTS_DOWN, headers={REQUEST_ID_HEADER: rid}
@@ -102,6 +139,8 @@ async def api(request: web.Request) -> web.StreamResponse:
         return unavailable_response(
             request, REDIS_DEPENDENCY, exc, headers={REQUEST_ID_HEADER: rid}
         )
+    if isinstance(outcome, NotMember):
+        return gateway_error(403, outcome.message, rid)
     if isinstance(outcome, Refused):
         rate = outcome.rate(time.time())
         if outcome.throttled:
@@ -115,17 +154,24 @@ async def api(request: web.Request) -> web.StreamResponse:
         return gateway_error(
             429, None, rid, {**limits, "Retry-After": str(outcome.rate.retry_after)}
         )
-    path = request.raw_path.split("?", 1)[0]
     name = app[ROUTER].upstream(path)
     if name is None:
         return gateway_error(404, "No such endpoint.", rid, limits)
+    principal = outcome.principal(rid)
+    if principal.actor_id is not None:
+        refused = refusal(request.method, path, principal.permissions)
+        if refused is not None:
+            return gateway_error(403, refused, rid, limits)
+    if not principal.has_feature("api"):
+        whose = "your" if principal.actor_id is None else "this workspace's"
+        return gateway_error(403, NO_API.format(whose=whose), rid, limits)
     body = await too_large(request, settings.max_body_bytes)
     if body is None:
         return gateway_error(413, None, rid, limits)
     cost = request_cost(request.method, path, body)
     if cost > 1:  # one token was taken with the key check
         try:
-            rate = await app[PRINCIPALS].charge(authorization, cost - 1)
+            rate = await app[PRINCIPALS].charge(authorization, cost - 1, workspace)
         except RedisError as exc:
             log.error("Redis unavailable: %r (request %s)", exc, rid)
             return gateway_error(503, None, rid)
@@ -135,7 +181,7 @@ async def api(request: web.Request) -> web.StreamResponse:
     return await forward(
         request,
         app[UPSTREAMS][name],
-        principal=outcome.principal(rid),
+        principal=principal,
         client=client,
         rid=rid,
         body=body,
@@ -166,8 +212,6 @@ async def add_contact(request: web.Request) -> web.StreamResponse:
 
 
 async def _add_contact(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    settings = app[SETTINGS]
     rid = request_id(request)
     if not is_compat(request.raw_path.split("?", 1)[0]):
         return web.Response(
@@ -177,6 +221,14 @@ async def _add_contact(request: web.Request) -> web.StreamResponse:
             charset="utf-8",  # the seed's message is Turkish
             headers={REQUEST_ID_HEADER: rid},
         )
+    return await _keyless(request, ACCOUNTS, rid)
+
+
+async def _keyless(request: web.Request, upstream: str, rid: str) -> web.StreamResponse:
+    """An endpoint that needs no key (its body proves who may call it): limited
+    per client address, forwarded as ``anonymous``."""
+    app = request.app
+    settings = app[SETTINGS]
     client = client_of(request, settings.trusted_proxy_hops)
     try:
         rate = await app[PRINCIPALS].limit_address(
@@ -194,7 +246,7 @@ async def _add_contact(request: web.Request) -> web.StreamResponse:
         return gateway_error(413, None, rid, limits)
     return await forward(
         request,
-        app[UPSTREAMS][ACCOUNTS],
+        app[UPSTREAMS][upstream],
         principal=replace(identity.ANONYMOUS, request_id=rid),
         client=client,
         rid=rid,

@@ -1,7 +1,7 @@
 """Evicting cached principals when accounts change, whichever way the change came.
 
 Each gateway replica binds its own exclusive, auto-deleted queue to
-``user.deleted``, ``plan.changed`` and ``apikey.revoked`` on the events
+``user.deleted``, ``plan.changed``, ``apikey.revoked`` and ``team.changed`` on the events
 exchange; all replicas share one Redis cache, so any of them evicting is
 enough, and all of them doing it is harmless."""
 
@@ -25,7 +25,12 @@ from shared.appkeys import AMQP, SETTINGS
 
 log = logging.getLogger("gateway.invalidation")
 
-CONSUMED: Final = (events.USER_DELETED, events.PLAN_CHANGED, events.APIKEY_REVOKED)
+CONSUMED: Final = (
+    events.USER_DELETED,
+    events.PLAN_CHANGED,
+    events.APIKEY_REVOKED,
+    events.TEAM_CHANGED,
+)
 RETRY_DELAY: Final = 1.0  # seconds before a message that failed (Redis down) comes back
 
 
@@ -40,7 +45,8 @@ class Evictions:
 
     def add(self, event: events.Event) -> None:
         payload = event.payload
-        if event.type == events.USER_DELETED:
+        if event.type in (events.USER_DELETED, events.TEAM_CHANGED):
+            # a team change: the member's principals in that workspace go
             self.users.add(_id(payload, "user_id"))
         elif event.type == events.PLAN_CHANGED:
             user_id = payload.get("user_id")

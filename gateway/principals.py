@@ -11,6 +11,11 @@ takes the token. Unknown keys are cached as negative for a few seconds. Each
 cached key is indexed under its user (``principal:user:<id>``) and plan
 (``principal:plan:<id>``) so that an invalidation evicts exactly those entries.
 
+A team member's key used in an owner's workspace (``X-Workspace``) is a
+principal of its own, cached as ``principal:<key hash>:w<owner id>`` and indexed
+under the member, the owner and the owner's plan: removing the member, changing
+their permissions, or any change of the owner evicts it.
+
 Evictions bump ``principal:epoch`` first: a lookup that started before an
 eviction carries the old epoch and the script refuses to cache its (possibly
 stale) answer."""
@@ -119,19 +124,33 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
+class NotMember:
+    """A valid key whose user is not a member of the workspace asked for."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """What the accounts service said about a key."""
 
     principal_json: bytes
-    user_id: int
+    user_id: int  # whose bucket the requests take tokens from: the caller's own
     plan_id: int | None
     capacity: int
     window: int
     expires_at: int | None
+    # Users whose changes evict this entry (the caller, and a workspace's owner).
+    index_users: tuple[int, ...] = ()
 
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def cache_id(digest: str, workspace: int | None) -> str:
+    """The cache entry of a key, alone or in a workspace (``principal:<id>``)."""
+    return digest if workspace is None else f"{digest}:w{workspace}"
 
 
 def bearer_key(header: str | None) -> str | None:
@@ -166,15 +185,32 @@ def parse_principal(data: Any, settings: Settings) -> Resolved:
     window = _positive(rate.get("window"), settings.rate_limit_window)
     expires = data.get("expires_at")
     expires_at = int(expires) if isinstance(expires, int | float) and expires else None
+    actor_id = data.get("actor_id")
+    if actor_id is not None and (not isinstance(actor_id, int) or isinstance(actor_id, bool)):
+        raise ValueError("bad actor_id")
+    permissions = data.get("permissions") or []
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise ValueError("bad permissions")
     principal = Principal(
         user_id=user_id,
         role=role,
         username=str(data.get("username") or ""),
         plan_id=plan_id,
         limits=limits,
+        actor_id=actor_id,
+        permissions=tuple(permissions),
     ).to_json()
     del principal["rid"]
-    return Resolved(orjson.dumps(principal), user_id, plan_id, capacity, window, expires_at)
+    caller = user_id if actor_id is None else actor_id
+    return Resolved(
+        orjson.dumps(principal),
+        caller,
+        plan_id,
+        capacity,
+        window,
+        expires_at,
+        index_users=(caller,) if actor_id is None else (caller, user_id),
+    )
 
 
 def _positive(value: Any, default: int) -> int:
@@ -196,7 +232,7 @@ class PrincipalStore:
         # requests with a key nobody has cached yet asks once.
         # Keyed by the epoch too: a lookup that began before an eviction must
         # not be shared with requests that arrive after it.
-        self._lookups: dict[tuple[str, bytes], asyncio.Future[Resolved | None]] = {}
+        self._lookups: dict[tuple[str, bytes], asyncio.Future[Resolved | NotMember | None]] = {}
 
     def _keys(self, digest: str, ip: str) -> list[str]:
         s = self.settings
@@ -210,24 +246,30 @@ class PrincipalStore:
     def _limits(self) -> list[Any]:
         return [self.settings.auth_failure_limit, FAILURE_WINDOW]
 
-    async def authenticate(self, authorization: str | None, ip: str) -> Granted | Refused:
-        """Resolve the key and take a token; raises :class:`AccountsUnavailable`."""
+    async def authenticate(
+        self, authorization: str | None, ip: str, workspace: int | None = None
+    ) -> Granted | Refused | NotMember:
+        """Resolve the key (in ``workspace``, an owner's id, when given) and take a
+        token; raises :class:`AccountsUnavailable`."""
         key = bearer_key(authorization)
         if key is None:
             reply = await self.script(keys=self._keys("-", ip), args=["fail", *self._limits()])
             return self._outcome(reply)
         digest = key_hash(key)
-        keys = self._keys(digest, ip)
+        entry = cache_id(digest, workspace)
+        keys = self._keys(entry, ip)
         reply = await self.script(keys=keys, args=["auth", *self._limits()])
         if not reply.startswith(b"miss\n"):
             return self._outcome(reply)
         epoch = reply[5:]
-        resolved = await self._lookup(digest, epoch)
+        resolved = await self._lookup(digest, workspace, epoch)
+        if isinstance(resolved, NotMember):
+            return resolved  # not cached: joining must work at once
         if resolved is None:
             reply = await self.script(keys=keys, args=["deny", *self._limits(), NEGATIVE_TTL])
             return self._outcome(reply)
         keys[1] = self.settings.redis_key("bucket", "user", resolved.user_id)
-        keys.append(self.settings.redis_key("principal", "user", resolved.user_id))
+        keys += [self.settings.redis_key("principal", "user", u) for u in resolved.index_users]
         if resolved.plan_id is not None:
             keys.append(self.settings.redis_key("principal", "plan", resolved.plan_id))
         args = [
@@ -239,7 +281,7 @@ class PrincipalStore:
             resolved.window,
             "" if resolved.expires_at is None else resolved.expires_at,
             self.settings.principal_cache_ttl,
-            digest,
+            entry,
         ]
         return self._outcome(await self.script(keys=keys, args=args))
 
@@ -251,26 +293,35 @@ class PrincipalStore:
             failures=int(fields[1]), limit=self.settings.auth_failure_limit, reset_in=int(fields[2])
         )
 
-    async def _lookup(self, digest: str, epoch: bytes) -> Resolved | None:
-        key = (digest, epoch)
+    async def _lookup(
+        self, digest: str, workspace: int | None, epoch: bytes
+    ) -> Resolved | NotMember | None:
+        key = (cache_id(digest, workspace), epoch)
         task = self._lookups.get(key)
         if task is None:
             # Not tied to the request that started it: one caller going away
             # must not cancel the answer the others are waiting for.
-            task = asyncio.ensure_future(self._ask_accounts(digest))
+            task = asyncio.ensure_future(self._ask_accounts(digest, workspace))
             self._lookups[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
         return await asyncio.shield(task)
 
-    def _finished(self, key: tuple[str, bytes], task: asyncio.Future[Resolved | None]) -> None:
+    def _finished(
+        self, key: tuple[str, bytes], task: asyncio.Future[Resolved | NotMember | None]
+    ) -> None:
         if self._lookups.get(key) is task:
             del self._lookups[key]
         if not task.cancelled():
             task.exception()  # every waiter re-raises it; mark it retrieved
 
-    async def _ask_accounts(self, digest: str) -> Resolved | None:
+    async def _ask_accounts(
+        self, digest: str, workspace: int | None
+    ) -> Resolved | NotMember | None:
         path = "/internal/principal"
-        body = orjson.dumps({"key_hash": digest})
+        asked: dict[str, Any] = {"key_hash": digest}
+        if workspace is not None:
+            asked["workspace"] = workspace
+        body = orjson.dumps(asked)
         headers = identity.signed_headers(
             identity.SERVICE, self.settings.internal_secret, "POST", path, body
         )
@@ -282,6 +333,8 @@ class PrincipalStore:
                 body = await resp.read()
                 if resp.status == 404:
                     return None
+                if resp.status == 403 and workspace is not None:
+                    return NotMember(str(orjson.loads(body).get("message") or "Forbidden."))
                 if resp.status != 200:
                     raise AccountsUnavailable(f"accounts answered {resp.status}")
                 return parse_principal(orjson.loads(body), self.settings)
@@ -298,12 +351,14 @@ class PrincipalStore:
         )
         return RateState.from_script(*reply.split(b"\n")[1:6])
 
-    async def charge(self, authorization: str | None, cost: int) -> RateState:
+    async def charge(
+        self, authorization: str | None, cost: int, workspace: int | None = None
+    ) -> RateState:
         """Take ``cost`` more tokens from the bucket of an authenticated key (all or none)."""
         key = bearer_key(authorization)
         assert key is not None  # authenticate() granted it
-        digest = key_hash(key)
-        reply = await self.script(keys=self._keys(digest, "-")[:1], args=["charge", 0, 0, cost])
+        entry = cache_id(key_hash(key), workspace)
+        reply = await self.script(keys=self._keys(entry, "-")[:1], args=["charge", 0, 0, cost])
         return RateState.from_script(*reply.split(b"\n")[1:6])
 
     async def evict(

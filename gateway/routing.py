@@ -22,6 +22,7 @@ ROUTES: Final[Mapping[str, str]] = {
     "/api/user/": ACCOUNTS,
     "/api/contacts": ACCOUNTS,
     "/api/contact/": ACCOUNTS,
+    "/api/team": ACCOUNTS,
     "/api/urls": LINKS,
     "/api/url/": LINKS,
     "/api/domains": LINKS,

@@ -32,6 +32,7 @@ QUOTA_REACHED: Final = "quota.reached"
 USER_DELETED: Final = "user.deleted"
 PLAN_CHANGED: Final = "plan.changed"
 APIKEY_REVOKED: Final = "apikey.revoked"
+TEAM_CHANGED: Final = "team.changed"
 EVENT_TYPES: Final = frozenset(
     {
         CLICK_RECORDED,
@@ -43,6 +44,7 @@ EVENT_TYPES: Final = frozenset(
         USER_DELETED,
         PLAN_CHANGED,
         APIKEY_REVOKED,
+        TEAM_CHANGED,
     }
 )
 
@@ -123,6 +125,13 @@ class PlanChanged(TypedDict):
 class ApiKeyRevoked(TypedDict):
     user_id: int
     key_hash: str
+
+
+class TeamChanged(TypedDict):
+    """A member joined, left, or had their permissions changed in ``owner_id``'s workspace."""
+
+    owner_id: int
+    user_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,10 +47,20 @@ class Principal:
     # "retention": 7, "custom": {"enabled": "0"}, "splash": {"enabled": "1", "count": "5"}, ...}
     limits: Mapping[str, Any] = field(default_factory=dict)
     request_id: str = ""
+    # A team member working in this user's workspace (services/accounts/team.py):
+    # the member's id and what they may do there. None: the user acts themselves.
+    actor_id: int | None = None
+    permissions: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def acting_user_id(self) -> int:
+        """Who is actually calling: the team member, or the user themselves.
+        Objects are owned by ``user_id`` and record this as their creator."""
+        return self.actor_id if self.actor_id is not None else self.user_id
 
     def has_feature(self, name: str) -> bool:
         """Plan feature flag (``"enabled": "1"``); admins bypass plan limits."""
@@ -72,7 +82,7 @@ class Principal:
             return 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "uid": self.user_id,
             "role": self.role,
             "username": self.username,
@@ -80,6 +90,10 @@ class Principal:
             "limits": dict(self.limits),
             "rid": self.request_id,
         }
+        if self.actor_id is not None:
+            data["actor"] = self.actor_id
+            data["perms"] = list(self.permissions)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Principal:
@@ -90,6 +104,8 @@ class Principal:
             plan_id=data.get("plan"),
             limits=data.get("limits") or {},
             request_id=str(data.get("rid", "")),
+            actor_id=int(data["actor"]) if data.get("actor") is not None else None,
+            permissions=tuple(str(p) for p in data.get("perms") or ()),
         )
 
 

@@ -18,6 +18,8 @@ from services.accounts import (
     plans,
     principals,
     sso,
+    team,
+    team_accept,
     users,
 )
 from services.accounts.keys import ANALYTICS_HTTP, LINKS_HTTP
@@ -52,7 +54,18 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(outbox_ctx(SCHEMA))
     app.cleanup_ctx.append(http_client_ctx(ANALYTICS_HTTP))
     app.cleanup_ctx.append(http_client_ctx(LINKS_HTTP))
-    for module in (account, plans, users, operators, sso, principals, contacts, contact_lists):
+    for module in (
+        account,
+        plans,
+        users,
+        operators,
+        sso,
+        principals,
+        contacts,
+        contact_lists,
+        team,
+        team_accept,
+    ):
         app.add_routes(module.routes())
     app.add_routes(add_contact_v1.routes())  # last: it ends with a catch-all under /v1
     return app

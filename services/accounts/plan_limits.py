@@ -44,14 +44,19 @@ def _flag(enabled: bool, count: int | None = None) -> dict[str, str]:
     return entry
 
 
+# Features a new plan starts with on: ``api`` gates every API key at the gateway,
+# and the API is the only way in (there is no dashboard), so a plan made without
+# it would lock its users out. An admin turns it off deliberately.
+_NEW_PLAN_ON: Final = frozenset({"api"})
+
 # What ``POST /api/plan/add`` starts from: the most restrictive published plan
-# (Starter), every feature off.
+# (Starter), every feature off but API access.
 NEW_PLAN_LIMITS: Final[dict[str, Any]] = {
     "links": 10,
     "clicks": 1000,
     "retention": 7,
     **{
-        name: _flag(False, _NEW_PLAN_COUNTS.get(name, 0) if counted else None)
+        name: _flag(name in _NEW_PLAN_ON, _NEW_PLAN_COUNTS.get(name, 0) if counted else None)
         for name, counted in FEATURES.items()
     },
 }

@@ -197,3 +197,66 @@ COUNT_FIELDS: Final = "SELECT count(*) FROM accounts.contact_fields WHERE owner_
 INSERT_FIELD: Final = """
 INSERT INTO accounts.contact_fields (owner_id, name, type) VALUES ($1, $2, $3) RETURNING id"""
 DELETE_FIELD: Final = "DELETE FROM accounts.contact_fields WHERE id = $1 AND owner_id = $2"
+
+# --- teams -------------------------------------------------------------------
+
+# Serialises changes to one owner's team (the plan's team.count holds under
+# concurrent invitations and acceptances); also says whether the owner exists.
+LOCK_TEAM_OWNER: Final = "SELECT 1 FROM accounts.users WHERE id = $1 FOR UPDATE"
+# Members plus invitations still open: what team.count counts.
+COUNT_TEAM_SEATS: Final = """
+SELECT (SELECT count(*) FROM accounts.team_members WHERE owner_id = $1)
+     + (SELECT count(*) FROM accounts.team_invitations
+        WHERE owner_id = $1 AND accepted_at IS NULL AND expires_at > now()
+          AND ($2::bigint IS NULL OR id <> $2))"""
+_MEMBER_SELECT: Final = """
+SELECT m.id, m.member_id, u.username, u.email, m.permissions, m.created_at, m.updated_at
+FROM accounts.team_members m JOIN accounts.users u ON u.id = m.member_id"""
+LIST_MEMBERS: Final = (
+    _MEMBER_SELECT + " WHERE m.owner_id = $1 ORDER BY m.id DESC LIMIT $2 OFFSET $3"
+)
+IS_MEMBER: Final = "SELECT 1 FROM accounts.team_members WHERE owner_id = $1 AND member_id = $2"
+COUNT_MEMBERS: Final = "SELECT count(*) FROM accounts.team_members WHERE owner_id = $1"
+GET_MEMBER: Final = _MEMBER_SELECT + " WHERE m.id = $1 AND m.owner_id = $2"
+UPDATE_MEMBER: Final = """
+UPDATE accounts.team_members SET permissions = $3, updated_at = now()
+WHERE id = $1 AND owner_id = $2
+RETURNING member_id"""
+DELETE_MEMBER: Final = """
+DELETE FROM accounts.team_members WHERE id = $1 AND owner_id = $2 RETURNING member_id"""
+INSERT_MEMBER: Final = """
+INSERT INTO accounts.team_members (owner_id, member_id, permissions)
+VALUES ($1, $2, $3)
+ON CONFLICT (owner_id, member_id) DO NOTHING
+RETURNING id"""
+LIST_INVITATIONS: Final = """
+SELECT id, email, permissions, expires_at, created_at FROM accounts.team_invitations
+WHERE owner_id = $1 AND accepted_at IS NULL AND expires_at > now()
+ORDER BY id DESC"""
+OPEN_INVITATION_FOR: Final = """
+SELECT 1 FROM accounts.team_invitations
+WHERE owner_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL AND expires_at > now()"""
+INSERT_INVITATION: Final = """
+INSERT INTO accounts.team_invitations (owner_id, email, permissions, token_hash, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+RETURNING id, expires_at"""
+# The invitation a token opens, whatever its state (the caller says why it is unusable).
+FIND_INVITATION: Final = """
+SELECT id, owner_id, email, permissions, accepted_at IS NULL AND expires_at > now() AS usable
+FROM accounts.team_invitations WHERE token_hash = $1"""
+# Uses a token exactly once, even when two acceptances race.
+USE_INVITATION: Final = """
+UPDATE accounts.team_invitations SET accepted_at = now(), accepted_by = $2
+WHERE id = $1 AND accepted_at IS NULL AND expires_at > now()
+RETURNING id"""
+USERNAME_OF: Final = "SELECT username FROM accounts.users WHERE id = $1"
+USER_BY_EMAIL: Final = "SELECT id FROM accounts.users WHERE lower(email) = lower($1)"
+# A team member's key resolved in an owner's workspace: the owner's account and
+# plan, the member's id, permissions and key expiry.
+RESOLVE_WORKSPACE_KEY: Final = """
+SELECT a.id, a.username, a.role, a.effective_plan_id, a.limits, a.rate_capacity, a.rate_window,
+       k.expires_at AS key_expires_at, m.member_id, m.permissions
+FROM accounts.api_keys k
+JOIN accounts.team_members m ON m.member_id = k.user_id AND m.owner_id = $2
+JOIN accounts.user_accounts a ON a.id = m.owner_id
+WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"""

@@ -80,6 +80,8 @@ def _details(row: Row, settings: Settings) -> dict[str, Any]:
         # Beyond the published shape: everything else the owner set, so that an
         # update can be checked without guessing.
         "alias": row["alias"],
+        # who added it: the owner, or the team member who did in their workspace
+        "createdby": row["created_by"],
         "domain": row["domain_id"],
         "status": row["status"],
         "type": row["type"],
@@ -266,7 +268,9 @@ async def add_link(request: web.Request) -> web.Response:
         values["domain_id"] = domain["id"] if domain else None
         await check_references(conn, who.user_id, fields.columns)
         await check_quota(conn, who, "links", queries.COUNT_OWNER_LINKS, "links")
-        link_id, alias = await insert_link(conn, who.user_id, values, fields.alias)
+        link_id, alias = await insert_link(
+            conn, who.user_id, values, fields.alias, created_by=who.actor_id
+        )
         link = CreatedLink(
             id=link_id,
             alias=alias,

@@ -35,16 +35,24 @@ def _params(values: Mapping[str, Any]) -> list[Any]:
 
 
 async def insert_link(
-    conn: Conn, owner_id: int, values: dict[str, Any], custom_alias: str | None
+    conn: Conn,
+    owner_id: int,
+    values: dict[str, Any],
+    custom_alias: str | None,
+    *,
+    created_by: int | None = None,
 ) -> tuple[int, str]:
     """Insert a link; returns ``(id, alias)``. A taken custom alias is a 409; a
     generated one that collides is drawn again (the unique index decides, so
-    concurrent adds are safe)."""
+    concurrent adds are safe). ``created_by``: the team member who added it in
+    the owner's workspace (None: the owner)."""
     attempts = 1 if custom_alias else GENERATE_ATTEMPTS
     for _ in range(attempts):
         values["alias"] = custom_alias or generate_alias()
         try:
-            link_id = await conn.fetchval(queries.INSERT_LINK, owner_id, *_params(values))
+            link_id = await conn.fetchval(
+                queries.INSERT_LINK, owner_id, *_params(values), created_by
+            )
         except asyncpg.ForeignKeyViolationError as exc:  # the domain was deleted meanwhile
             raise NotFound("Domain not found. Add it first with /api/domain/add.") from exc
         if link_id is not None:

@@ -69,6 +69,7 @@ SELECT l.id, l.owner_id, l.domain_id, l.alias, l.long_url, l.title, l.descriptio
        l.meta_title, l.meta_description, l.meta_image, l.deeplink, l.geotarget,
        l.devicetarget, l.languagetarget, l.parameters, l.pixel_ids, l.channel_id,
        l.campaign_id, l.tags, l.created_at, l.updated_at,
+       coalesce(l.created_by, l.owner_id) AS created_by,
        d.host AS domain_host, d.scheme AS domain_scheme
   FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
@@ -82,8 +83,8 @@ LINK_BY_ID_FOR_UPDATE: Final = LINK_BY_ID + " FOR UPDATE OF l"
 # returns no row instead of aborting the transaction, so a generated alias can
 # simply be retried, and concurrent adds of one custom alias leave one winner.
 INSERT_LINK: Final = f"""
-INSERT INTO links (owner_id, {", ".join(LINK_WRITABLE)})
-VALUES ($1, {", ".join(f"${i}" for i in range(2, len(LINK_WRITABLE) + 2))})
+INSERT INTO links (owner_id, {", ".join(LINK_WRITABLE)}, created_by)
+VALUES ($1, {", ".join(f"${i}" for i in range(2, len(LINK_WRITABLE) + 3))})
 ON CONFLICT ((coalesce(domain_id, 0)), alias) DO NOTHING
 RETURNING id
 """
