@@ -137,6 +137,7 @@ _ERRORS: Final[dict[int, tuple[str, str]]] = {
     403: ("Forbidden", "Admin-only endpoint, or the plan lacks the feature or its quota is used."),
     404: ("NotFound", "No such object for this user (another user's object is not found either)."),
     409: ("Conflict", "The name, alias or domain is taken."),
+    410: ("Gone", "A single-use token (an invitation) was used already or has expired."),
     413: ("PayloadTooLarge", "The request body is too large."),
     429: ("TooManyRequests", "The key's bucket is empty (or too many failed authentications)."),
     502: ("BadGateway", "A service behind the gateway answered badly."),

@@ -44,22 +44,23 @@ def _flag(enabled: bool, count: int | None = None) -> dict[str, str]:
     return entry
 
 
-# Features a new plan starts with on: ``api`` gates every API key at the gateway,
-# and the API is the only way in (there is no dashboard), so a plan made without
-# it would lock its users out. An admin turns it off deliberately.
-_NEW_PLAN_ON: Final = frozenset({"api"})
-
-# What ``POST /api/plan/add`` starts from: the most restrictive published plan
-# (Starter), every feature off but API access.
-NEW_PLAN_LIMITS: Final[dict[str, Any]] = {
+# What a limited plan's missing entries are filled with: the most restrictive
+# published plan (Starter), every feature off.
+RESTRICTED_LIMITS: Final[dict[str, Any]] = {
     "links": 10,
     "clicks": 1000,
     "retention": 7,
     **{
-        name: _flag(name in _NEW_PLAN_ON, _NEW_PLAN_COUNTS.get(name, 0) if counted else None)
+        name: _flag(False, _NEW_PLAN_COUNTS.get(name, 0) if counted else None)
         for name, counted in FEATURES.items()
     },
 }
+
+# What ``POST /api/plan/add`` starts from: the restricted limits with API access
+# on. ``api`` gates every API key at the gateway and the API is the only way in
+# (there is no dashboard), so a plan made without it would lock its users out;
+# an admin turns it off deliberately.
+NEW_PLAN_LIMITS: Final[dict[str, Any]] = {**RESTRICTED_LIMITS, "api": _flag(True)}
 
 # The default plan of a self-hosted install (migration 0004): every feature on,
 # no quota anywhere (0 = unlimited). Built from FEATURES, so a feature added
@@ -89,8 +90,8 @@ def unrestricted(stored: Mapping[str, Any]) -> bool:
 
 def canonical(stored: Mapping[str, Any]) -> dict[str, Any]:
     """The limits in the published key order, with any missing entry filled in:
-    on for an :func:`unrestricted` plan, else at the new-plan default."""
-    defaults = ALL_FEATURES_LIMITS if unrestricted(stored) else NEW_PLAN_LIMITS
+    on for an :func:`unrestricted` plan, else off (RESTRICTED_LIMITS)."""
+    defaults = ALL_FEATURES_LIMITS if unrestricted(stored) else RESTRICTED_LIMITS
     out: dict[str, Any] = {}
     for name in NUMBERS:
         out[name] = int(stored.get(name, defaults[name]))

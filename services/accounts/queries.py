@@ -240,10 +240,12 @@ INSERT_INVITATION: Final = """
 INSERT INTO accounts.team_invitations (owner_id, email, permissions, token_hash, expires_at)
 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
 RETURNING id, expires_at"""
-# The invitation a token opens, whatever its state (the caller says why it is unusable).
+# The invitation a token opens, whatever its state (the caller says why it is
+# unusable), locked: a concurrent acceptance waits, then sees it used.
 FIND_INVITATION: Final = """
 SELECT id, owner_id, email, permissions, accepted_at IS NULL AND expires_at > now() AS usable
-FROM accounts.team_invitations WHERE token_hash = $1"""
+FROM accounts.team_invitations WHERE token_hash = $1
+FOR UPDATE"""
 # Uses a token exactly once, even when two acceptances race.
 USE_INVITATION: Final = """
 UPDATE accounts.team_invitations SET accepted_at = now(), accepted_by = $2

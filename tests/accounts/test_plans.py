@@ -76,6 +76,7 @@ async def test_add_plan_merges_limits_over_the_defaults(api: AccountsApi) -> Non
     plan_id = got.body["id"]
     expected_limits = {
         **STARTER_LIMITS,
+        "api": {"enabled": "1"},  # on in a new plan: its users' keys work
         "links": 1000,
         "alias": {"enabled": "1"},
         "domain": {"enabled": "1", "count": "5"},

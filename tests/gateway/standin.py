@@ -61,8 +61,10 @@ class StandIn:
         role: str = "user",
         plan_id: int | None = 1,
         user_id: int | None = None,
+        limits: dict[str, Any] | None = None,
     ) -> tuple[str, int]:
-        """A new key for a new (or given) user; returns (key, user id)."""
+        """A new key for a new (or given) user; returns (key, user id). The
+        limits are Starter's with API access on (the gateway refuses keys without it)."""
         uid = next(_user_ids) if user_id is None else user_id
         key = secrets.token_urlsafe(32)
         self.keys[sha256(key)] = {
@@ -70,7 +72,7 @@ class StandIn:
             "username": f"user{uid}",
             "role": role,
             "plan_id": plan_id,
-            "limits": STARTER_LIMITS,
+            "limits": limits if limits is not None else {**STARTER_LIMITS, "api": {"enabled": "1"}},
             "expires_at": expires_at,
             "rate": rate or {"capacity": 30, "window": 60},
         }

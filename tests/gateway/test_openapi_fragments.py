@@ -27,6 +27,7 @@ from gateway.openapi import (
     pages,
     pixels,
     qr,
+    teams,
     volume,
     webhooks,
 )
@@ -41,7 +42,7 @@ from tests.support.principals import BUSINESS_LIMITS, STARTER_LIMITS
 ServiceFactory = Callable[[Settings], web.Application]
 
 OWNERS: dict[str, tuple[ServiceFactory, tuple[ModuleType, ...]]] = {
-    ACCOUNTS: (create_accounts_app, (accounts, operators)),
+    ACCOUNTS: (create_accounts_app, (accounts, operators, teams)),
     LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages, volume)),
     WEBHOOKS: (create_webhooks_app, (webhooks,)),
 }
@@ -99,7 +100,11 @@ def test_operations_have_parameters_security_examples_and_errors() -> None:
         for param in re.findall(r"{(\w+)}", path):
             assert param in names, (method, path, param)
         compat = path.startswith(COMPAT_PREFIX)
-        assert op["security"] == ([] if compat else [{"bearerAuth": []}]), (method, path)
+        # a key is optional where the body proves who calls (accepting an invitation)
+        keyed: list[dict[str, list[str]]] = (
+            [{"bearerAuth": []}] if path != "/api/team/accept" else [{}, {"bearerAuth": []}]
+        )
+        assert op["security"] == ([] if compat else keyed), (method, path)
         ok = op["responses"]["200"]["content"]
         if "application/json" in ok:
             assert "example" in ok["application/json"], (method, path)
