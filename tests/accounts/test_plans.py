@@ -162,7 +162,8 @@ async def test_update_plan_invalidates_and_announces(api: AccountsApi, events: E
     assert got.status == 200, got.body
     assert got.body["message"] == "Plan has been updated."
     assert got.headers["X-Principal-Invalidate"] == f"plan:{plan_id}"
-    limits = {**STARTER_LIMITS, "links": 55, "geo": {"enabled": "1"}}
+    # a new plan starts with API access on (its users' keys work)
+    limits = {**STARTER_LIMITS, "api": {"enabled": "1"}, "links": 55, "geo": {"enabled": "1"}}
     assert got.body["data"]["limits"] == limits
     assert got.body["data"]["rate"] == {"capacity": 5, "window": 60, "default": False}
     event = await events.wait_for("plan.changed", plan_id=plan_id, user_id=None)
