@@ -30,8 +30,11 @@ OBJECTS_PER_KIND: Final = 3
 @pytest.fixture
 async def fuzz_system(settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
     async with private_namespace(settings, "fuzz") as own:
-        # Generated URLs must not reach this machine's own services.
-        own = own.with_overrides(allow_private_fetch=False, click_flush_interval=0.05)
+        # Generated URLs must not reach this machine's own services; webhooks may,
+        # so the seeded ones can point at a local address (see _seed_objects).
+        own = own.with_overrides(
+            allow_private_fetch=False, allow_private_webhooks=True, click_flush_interval=0.05
+        )
         running = RunningSystem(with_free_ports(own), log_dir=tmp_path)
         try:
             await running.start()
@@ -46,8 +49,9 @@ async def _ok(http: aiohttp.ClientSession, method: str, url: str, key: str, body
     return answer
 
 
-async def _seed_objects(http: aiohttp.ClientSession, api: str, key: str) -> None:
-    """A few objects of each kind, so generated ids find something to act on."""
+async def _seed_objects(http: aiohttp.ClientSession, api: str, key: str, sink: str) -> None:
+    """A few objects of each kind, so generated ids find something to act on
+    (webhooks deliver to ``sink``, for an event the run never causes)."""
     for n in range(OBJECTS_PER_KIND):
         tag = f"fuzz{n}"  # the namespace is the run's own: the same names every run
         group = await _ok(http, "POST", f"{api}/contact/group/add", key, {"name": f"g{tag}"})
@@ -79,6 +83,9 @@ async def _seed_objects(http: aiohttp.ClientSession, api: str, key: str) -> None
         await _ok(http, "POST", f"{api}/overlay/add", key, {"name": f"o{tag}", "type": "message"})
         await _ok(http, "POST", f"{api}/qr/add", key, {"type": "text", "data": f"t{tag}"})
         await _ok(http, "POST", f"{api}/domain/add", key, {"domain": f"https://d{tag}.example.com"})
+        await _ok(
+            http, "POST", f"{api}/webhook/add", key, {"url": sink, "events": ["quota.reached"]}
+        )
 
 
 @pytest.fixture
@@ -119,7 +126,7 @@ async def fuzz_target(fuzz_system: RunningSystem) -> FuzzTarget:
         # the new rate is in force before the first generated case
         _, _, headers = await call(http, "GET", f"{api}/account", key)
         assert headers["X-RateLimit-Limit"] == str(RATE_CAPACITY)
-        await _seed_objects(http, api, key)
+        await _seed_objects(http, api, key, sink=f"{fuzz_system.gateway_url}/health")
     return FuzzTarget(
         system=fuzz_system,
         key=key,

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.schemas import OpenApiSchema
+from schemathesis.transport.prepare import get_exclude_headers
 
 from tests.support.system import RunningSystem
 
@@ -274,7 +275,22 @@ class Fuzzer:
             # e.g. no schema-violating request exists for an operation without inputs
             self.report.skipped[f"{operation.label} ({mode.value})"] = "no such input"
 
-    def run(self, examples: Mapping[GenerationMode, int]) -> FuzzReport:
+    def boundaries(
+        self, schema: OpenApiSchema, operation: Any, cases: queue.Queue[AnyCase | None]
+    ) -> None:
+        """Schemathesis's coverage phase: each input at and past its declared limits,
+        missing, of the wrong type (deterministic, no seed needed)."""
+        for case in schema.iter_coverage_cases(
+            operation,
+            generation_modes=list(GenerationMode),
+            generation_config=schema.config.generation_for(operation=operation),
+        ):
+            if "Authorization" in get_exclude_headers(case):
+                continue  # a request without the key: failed logins would lock the run out
+            self.steering.apply(case, {})
+            cases.put(case)
+
+    def run(self, examples: Mapping[GenerationMode, int], *, coverage: bool = False) -> FuzzReport:
         started = time.monotonic()
         schema = self.load()
         operations = self.operations(schema)
@@ -288,6 +304,8 @@ class Fuzzer:
         sender.start()
         try:
             for operation in operations:
+                if coverage:
+                    self.boundaries(schema, operation, cases)
                 for mode, count in examples.items():
                     self.generate(operation, mode, count, cases)
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from functools import partial
 from typing import Final
 
 import pytest
@@ -17,16 +18,20 @@ pytestmark = [pytest.mark.e2e, pytest.mark.fuzz]
 
 # Examples per operation and mode. Operations with few inputs run out of distinct
 # cases sooner, so the total is counted, not assumed. A longer or another search:
-# FUZZ_EXAMPLES=100 FUZZ_SEED=7 pytest tests/fuzz
+# FUZZ_EXAMPLES=100 FUZZ_SEED=7 pytest tests/fuzz; FUZZ_COVERAGE=1 adds schemathesis's
+# coverage phase (about 5,000 boundary cases).
 PER_MODE: Final = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 EXAMPLES: Final = {GenerationMode.POSITIVE: PER_MODE, GenerationMode.NEGATIVE: PER_MODE}
 SEED: Final = int(os.environ.get("FUZZ_SEED", DEFAULT_SEED))
+COVERAGE: Final = os.environ.get("FUZZ_COVERAGE") == "1"
 MIN_CASES: Final = 2_000
 MIN_OPERATIONS: Final = 60
 SEEDED_IDS: Final = (1, 2, 3)  # each kind's first objects in the fresh namespace
 
 
-@pytest.mark.timeout(40 * PER_MODE)  # a safety net: the default run takes 1-3 minutes
+@pytest.mark.timeout(
+    40 * PER_MODE + 1200 * COVERAGE
+)  # a safety net: the default run takes 1-3 minutes
 async def test_generated_requests_get_no_server_error_and_only_json_envelopes(
     fuzz_target: FuzzTarget, pytestconfig: pytest.Config
 ) -> None:
@@ -44,7 +49,7 @@ async def test_generated_requests_get_no_server_error_and_only_json_envelopes(
         },
     )
     fuzzer = Fuzzer(fuzz_target.system.gateway_url, fuzz_target.key, steering, SEED)
-    report = await asyncio.to_thread(fuzzer.run, EXAMPLES)
+    report = await asyncio.to_thread(partial(fuzzer.run, EXAMPLES, coverage=COVERAGE))
     report_figure(pytestconfig, report.summary())
 
     assert report.operations == report.described - len(EXCLUDED) >= MIN_OPERATIONS
