@@ -216,7 +216,10 @@ async def _insert(
                 sources.add(item.source)
             batch.append((item, alias))
         rows = await conn.fetch(
-            queries.INSERT_LINK_BATCH, who.user_id, [_row(item, alias) for item, alias in batch]
+            queries.INSERT_LINK_BATCH,
+            who.user_id,
+            [_row(item, alias) for item, alias in batch],
+            who.actor_id,  # a team member adding in the owner's workspace
         )
         stored = {(row["domain_key"], row["alias"]): row["id"] for row in rows}
         missed: list[Item] = []

@@ -377,9 +377,9 @@ QR_LOGO_BY_ID: Final = "SELECT logo FROM qr_codes WHERE id = $1"
 # imported, is skipped by ON CONFLICT (no error, no aborted transaction): the
 # caller tells them apart by what came back.
 INSERT_LINK_BATCH: Final = f"""
-INSERT INTO links (owner_id, {", ".join(LINK_WRITABLE)}, import_source, created_at)
+INSERT INTO links (owner_id, {", ".join(LINK_WRITABLE)}, import_source, created_at, created_by)
 SELECT $1, {", ".join(f"r.{c}" for c in LINK_WRITABLE)}, r.import_source,
-       coalesce(r.created_at, now())
+       coalesce(r.created_at, now()), $3::bigint
   FROM jsonb_populate_recordset(NULL::links, $2::jsonb) AS r
 ON CONFLICT DO NOTHING
 RETURNING id, alias, coalesce(domain_id, 0) AS domain_key, import_source

@@ -155,3 +155,21 @@ async def test_the_owners_plan_applies_in_the_workspace(teams: Teams) -> None:
     # their own workspace is on their own plan
     own = await teams.call("POST", "/api/url/add", member.key, {"url": "https://example.com/3"})
     assert own.status == 200, own.body
+
+
+async def test_links_added_in_bulk_record_the_member(teams: Teams) -> None:
+    owner = await teams.owner()
+    member, _ = await teams.join(owner, ["links"])
+    got = await teams.call(
+        "POST",
+        "/api/urls/bulk",
+        member.key,
+        {"urls": [{"url": f"https://example.com/bulk/{i}"} for i in range(3)]},
+        workspace=owner.id,
+    )
+    assert got.status == 200, got.body
+    ids = [result["id"] for result in got.body["results"]]
+    assert len(ids) == 3
+    for link_id in ids:
+        seen = await teams.call("GET", f"/api/url/{link_id}", owner.key)
+        assert seen.body["details"]["createdby"] == member.id
