@@ -62,6 +62,8 @@ async def succeed(
     return answer
 
 
+# Generous: the first test also waits for make run to migrate, bootstrap and start.
+@pytest.mark.timeout(300)
 async def test_the_first_admin_can_use_every_feature(make_run: MakeRun) -> None:
     key = make_run.admin_key()
     api = make_run.gateway_url + "/api"
@@ -133,6 +135,7 @@ async def test_the_first_admin_can_use_every_feature(make_run: MakeRun) -> None:
         assert details["pixels"] == [pixel["id"]]
 
 
+@pytest.mark.timeout(300)
 async def test_a_hundred_thousand_clicks_all_show_in_the_stats(
     make_run: MakeRun, pytestconfig: pytest.Config
 ) -> None:

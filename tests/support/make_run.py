@@ -63,7 +63,7 @@ class MakeRun:
     def edge_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.edge_port}"
 
-    async def start(self, within: float = 60.0) -> None:
+    async def start(self, within: float = 120.0) -> None:
         env = {**os.environ, **settings_env(self.settings), "PYTHONPATH": str(ROOT)}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
