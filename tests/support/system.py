@@ -21,6 +21,9 @@ from deploy.processes import PROCESSES, ProcessSpec, available
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long a process may take to answer /ready: a few seconds on a quiet machine,
+# far longer while other test runs share its two cores.
+STARTUP_WITHIN = 90.0
 
 
 def free_port() -> int:
@@ -156,7 +159,9 @@ class RunningSystem:
             chosen = [s for s in chosen if s.name in self.names]
         return chosen
 
-    async def start(self, names: Iterable[str] | None = None, *, within: float = 30) -> None:
+    async def start(
+        self, names: Iterable[str] | None = None, *, within: float = STARTUP_WITHIN
+    ) -> None:
         specs = [s for s in self.specs() if names is None or s.name in set(names)]
         env = {**os.environ, **settings_env(self.settings), "PYTHONPATH": str(ROOT)}
         for spec in specs:
@@ -174,7 +179,7 @@ class RunningSystem:
                 )
         await asyncio.gather(*(self.wait_ready(spec, within) for spec in specs))
 
-    async def wait_ready(self, spec: ProcessSpec, within: float = 30) -> None:
+    async def wait_ready(self, spec: ProcessSpec, within: float = STARTUP_WITHIN) -> None:
         port = port_of(spec, self.settings)
         deadline = asyncio.get_running_loop().time() + within
         async with aiohttp.ClientSession() as session:
