@@ -25,6 +25,7 @@ from gateway.openapi import build_document
 from gateway.permissions import refusal
 from gateway.principals import (
     AccountsUnavailable,
+    Granted,
     NotMember,
     PrincipalStore,
     Refused,
@@ -131,6 +132,16 @@ async def api(request: web.Request) -> web.StreamResponse:
         return await _keyless(request, ACCOUNTS, rid)
     try:
         outcome = await app[PRINCIPALS].authenticate(authorization, client.ip, workspace)
+        if isinstance(outcome, NotMember):
+            # The refusal costs a token from the caller's own bucket like any
+            # request: guessing workspaces is rate-limited too.
+            own = await app[PRINCIPALS].authenticate(authorization, client.ip)
+            if isinstance(own, Granted):
+                limits = own.rate.headers()
+                if not own.allowed:
+                    retry = {"Retry-After": str(own.rate.retry_after)}
+                    return gateway_error(429, None, rid, {**limits, **retry})
+                return gateway_error(403, outcome.message, rid, limits)
     except AccountsUnavailable as exc:
         return unavailable_response(
             request, ACCOUNTS, exc, message=ACCOUNTS_DOWN, headers={REQUEST_ID_HEADER: rid}
@@ -139,7 +150,7 @@ async def api(request: web.Request) -> web.StreamResponse:
         return unavailable_response(
             request, REDIS_DEPENDENCY, exc, headers={REQUEST_ID_HEADER: rid}
         )
-    if isinstance(outcome, NotMember):
+    if isinstance(outcome, NotMember):  # the key went meanwhile
         return gateway_error(403, outcome.message, rid)
     if isinstance(outcome, Refused):
         rate = outcome.rate(time.time())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from pathlib import Path
 
+from services.accounts.plan_limits import FEATURES, NUMBERS
 from tests.teams.conftest import Teams
 
 NO_API = (
@@ -67,3 +70,17 @@ async def test_a_new_plan_has_api_on(teams: Teams) -> None:
     )
     assert got.status == 200, got.body
     assert got.body["data"]["limits"]["api"] == {"enabled": "1"}
+
+
+def test_every_plan_limit_says_what_enforces_it() -> None:
+    """Each limit a plan stores is in the table of shared/CONTRACTS.md ("Plan
+    limits"): gated somewhere, or said to be informational."""
+    contracts = (Path(__file__).parents[2] / "shared" / "CONTRACTS.md").read_text()
+    section = contracts.split("## Plan limits: what enforces each", 1)[1]
+    documented: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            first_cell = line.split("|")[1]
+            documented.update(re.findall(r"`(\w+)`", first_cell))
+    for name in (*NUMBERS, *FEATURES):
+        assert name in documented, f"plan limit '{name}' is not in CONTRACTS.md's 'Plan limits'"

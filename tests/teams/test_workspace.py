@@ -5,6 +5,7 @@ permission it needs), and a removal or a lowered role applies at once."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 
 import aiohttp
@@ -173,3 +174,22 @@ async def test_links_added_in_bulk_record_the_member(teams: Teams) -> None:
     for link_id in ids:
         seen = await teams.call("GET", f"/api/url/{link_id}", owner.key)
         assert seen.body["details"]["createdby"] == member.id
+
+
+async def test_guessing_workspaces_costs_tokens(teams: Teams) -> None:
+    """A refusal for a workspace one is not a member of takes a token like any
+    request: the bucket runs dry and the guesses stop at 429."""
+    got = await teams.call(
+        "POST",
+        "/api/plan/add",
+        teams.admin_key,
+        {"name": f"Slow {secrets.token_hex(4)}", "free": True, "rate": {"capacity": 3}},
+    )
+    assert got.status == 200, got.body
+    guesser = await teams.user(got.body["id"])
+    owner = await teams.owner()
+    statuses = [
+        (await teams.call("GET", "/api/urls", guesser.key, workspace=owner.id + i)).status
+        for i in range(4)
+    ]
+    assert statuses == [403, 403, 403, 429]
