@@ -281,6 +281,20 @@ PATHS: Final[dict[str, Any]] = {
             errors=(400, 403, 404),
         )
     },
+    "/api/team/invitation/{id}/delete": {
+        "delete": operation(
+            "Withdraw an invitation",
+            tag=TAG,
+            operation_id="withdrawTeamInvitation",
+            description=(
+                "An open invitation (an `id` of `invitations` in `GET /api/team`): its link "
+                "stops working and its seat is free again. A used one is not found."
+            ),
+            parameters=[path_id("invitation")],
+            responses={"200": message("Invitation has been withdrawn.")},
+            errors=(403, 404),
+        )
+    },
     "/api/team/{id}/delete": {
         "delete": operation(
             "Remove a team member",

@@ -240,6 +240,11 @@ INSERT_INVITATION: Final = """
 INSERT INTO accounts.team_invitations (owner_id, email, permissions, token_hash, expires_at)
 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
 RETURNING id, expires_at"""
+# Withdraws an open invitation (its seat is free again); a used one stays as a record.
+DELETE_INVITATION: Final = """
+DELETE FROM accounts.team_invitations
+WHERE id = $1 AND owner_id = $2 AND accepted_at IS NULL
+RETURNING id"""
 # The invitation a token opens, whatever its state (the caller says why it is
 # unusable), locked: a concurrent acceptance waits, then sees it used.
 FIND_INVITATION: Final = """

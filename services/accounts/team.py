@@ -172,10 +172,21 @@ async def delete_member(request: web.Request) -> web.Response:
     )
 
 
+async def withdraw_invitation(request: web.Request) -> web.Response:
+    """An open invitation taken back: its link stops working, its seat is free."""
+    who = team_owner(request)
+    invitation_id = path_id(request)
+    async with request.app[PG_POOL].acquire() as conn:
+        if await conn.fetchval(queries.DELETE_INVITATION, invitation_id, who.user_id) is None:
+            raise NotFound("Invitation not found.")
+    return ok(message="Invitation has been withdrawn.")
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/api/team", list_team),
         web.post("/api/team/invite", invite),
         web.put(r"/api/team/{id:\d+}/update", update_member),
         web.delete(r"/api/team/{id:\d+}/delete", delete_member),
+        web.delete(r"/api/team/invitation/{id:\d+}/delete", withdraw_invitation),
     ]

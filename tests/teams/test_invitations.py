@@ -196,3 +196,22 @@ async def test_acceptances_never_exceed_a_lowered_count(teams: Teams) -> None:
             )
             == 2
         )
+
+
+async def test_a_withdrawn_invitation_frees_its_seat_and_its_link_stops(teams: Teams) -> None:
+    owner = await teams.owner(count=1)
+    first = await teams.invite(owner)
+    assert (await teams.invite(owner)).status == 403  # the one seat is held
+    invitation = first.body["data"]
+    stranger = await teams.owner()
+    path = f"/api/team/invitation/{invitation['id']}/delete"
+    assert (await teams.call("DELETE", path, stranger.key)).status == 404
+    got = await teams.call("DELETE", path, owner.key)
+    assert got.status == 200, got.body
+    assert got.body["message"] == "Invitation has been withdrawn."
+    accepted = await teams.call(
+        "POST", "/api/team/accept", None, {"token": invitation["token"], "password": "pw-12345"}
+    )
+    assert accepted.status == 404
+    assert (await teams.invite(owner)).status == 200
+    assert (await teams.call("DELETE", path, owner.key)).status == 404
