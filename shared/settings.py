@@ -99,6 +99,9 @@ class Settings:
     upstream_timeout: float = 10.0
     rate_limit_capacity: int = 30
     rate_limit_window: int = 60
+    # Admins are never held back by a plan: their bucket is at least this big per
+    # window (lower it to have a leaked admin key throttled).
+    admin_rate_limit_capacity: int = 1_000_000
     principal_cache_ttl: int = 60
     auth_failure_limit: int = 20  # failed authentications per client IP per minute
     # Proxies in front of the gateway whose X-Forwarded-For entries are trusted
@@ -209,6 +212,9 @@ class Settings:
             upstream_timeout=_float(e, "UPSTREAM_TIMEOUT", d.upstream_timeout),
             rate_limit_capacity=_int(e, "RATE_LIMIT_CAPACITY", d.rate_limit_capacity),
             rate_limit_window=_int(e, "RATE_LIMIT_WINDOW", d.rate_limit_window),
+            admin_rate_limit_capacity=_int(
+                e, "ADMIN_RATE_LIMIT_CAPACITY", d.admin_rate_limit_capacity
+            ),
             principal_cache_ttl=_int(e, "PRINCIPAL_CACHE_TTL", d.principal_cache_ttl),
             auth_failure_limit=_int(e, "AUTH_FAILURE_LIMIT", d.auth_failure_limit),
             trusted_proxy_hops=_int(e, "TRUSTED_PROXY_HOPS", d.trusted_proxy_hops),

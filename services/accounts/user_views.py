@@ -54,10 +54,10 @@ def user_json(row: Row, usage: Usage) -> dict[str, Any]:
 
 
 def rate_json(row: Row, settings: Settings) -> dict[str, int]:
-    return {
-        "capacity": row["rate_capacity"] or settings.rate_limit_capacity,
-        "window": row["rate_window"] or settings.rate_limit_window,
-    }
+    capacity = row["rate_capacity"] or settings.rate_limit_capacity
+    if row["role"] == "admin":  # admins are never limited by a plan, this one included
+        capacity = max(capacity, settings.admin_rate_limit_capacity)
+    return {"capacity": capacity, "window": row["rate_window"] or settings.rate_limit_window}
 
 
 def principal_json(row: Row, settings: Settings) -> dict[str, Any]:

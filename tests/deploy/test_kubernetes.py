@@ -38,6 +38,7 @@ LEFT_AT_DEFAULT = {
     "UPSTREAM_TIMEOUT": "10 s, under the Ingress's and HAProxy's 15 s",
     "RATE_LIMIT_CAPACITY": "the bucket of a plan that sets none",
     "RATE_LIMIT_WINDOW": "the bucket of a plan that sets none",
+    "ADMIN_RATE_LIMIT_CAPACITY": "admins are not rate limited unless an operator says so",
     "PRINCIPAL_CACHE_TTL": "a key's principal cached 60 s (changes evict it at once)",
     "AUTH_FAILURE_LIMIT": "20 failed keys per client a minute",
     "CLICK_BATCH_SIZE": "the edge's batch to the broker",

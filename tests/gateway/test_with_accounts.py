@@ -127,6 +127,31 @@ async def test_plan_with_its_own_rate_applies_at_once(platform: Platform) -> Non
     assert statuses == [200, 200, 429]
 
 
+async def test_an_admin_is_not_held_back_by_a_plan_rate(platform: Platform) -> None:
+    """Admins are never limited by a plan (issue 9): a plan's bucket of 2 does not stop them."""
+    admin = await body_of(await platform.gateway.get("/api/account", platform.admin_key))
+    resp = await platform.gateway.call(
+        "POST",
+        "/api/plan/add",
+        platform.admin_key,
+        json={"name": f"Tiny {secrets.token_hex(4)}", "free": True, "rate": {"capacity": 2}},
+    )
+    plan_id = (await body_of(resp))["id"]
+    resp = await platform.gateway.call(
+        "PUT",
+        f"/api/plan/{plan_id}/user/{admin['data']['id']}",
+        platform.admin_key,
+        json={"type": "monthly"},
+    )
+    assert resp.status == 200, await resp.text()
+    statuses = [
+        (await platform.gateway.get("/api/account", platform.admin_key)).status for _ in range(5)
+    ]
+    assert statuses == [200] * 5
+    resp = await platform.gateway.get("/api/account", platform.admin_key)
+    assert resp.headers["X-RateLimit-Limit"] == str(Settings().admin_rate_limit_capacity)
+
+
 async def test_non_admin_gets_403_through_the_gateway(platform: Platform) -> None:
     user = await platform.add_user()
     resp = await platform.gateway.get("/api/users", user["apikey"])
