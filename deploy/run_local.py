@@ -90,6 +90,10 @@ REPLICAS = {"worker": ("WORKERS", "WORKER_METRICS_PORT"), "edge": ("EDGES", "EDG
 def replicas(spec: ProcessSpec, env: Mapping[str, str]) -> int:
     variable = REPLICAS.get(spec.name, ("", ""))[0]
     raw = env.get(variable, "") if variable else ""
+    if spec.name == "edge" and not raw and env.get("EDGE_PROCESSES"):
+        # The edge's own EDGE_PROCESSES means EDGES here: the supervisor starts
+        # (and restarts) every copy, each told to be one process.
+        variable, raw = "EDGE_PROCESSES", env["EDGE_PROCESSES"]
     if not raw:
         return 1
     if not raw.isdigit() or int(raw) < 1:
@@ -107,6 +111,8 @@ def plan_children(
         count = replicas(spec, env)
         for copy in range(count):
             child_env = dict(env)
+            if spec.name == "edge":
+                child_env["EDGE_PROCESSES"] = "1"
             if copy and spec.name in REPLICAS:
                 child_env[REPLICAS[spec.name][1]] = str(pick_port())
             children.append(

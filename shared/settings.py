@@ -114,6 +114,12 @@ class Settings:
     click_flush_interval: float = 0.2
     spool_dir: str = "var/spool"
     link_cache_size: int = 200_000
+    # The edge answers cached direct redirects on its own HTTP core (httptools on
+    # the event loop's protocol API) and hands every other request to aiohttp;
+    # off: aiohttp answers everything. EDGE_PROCESSES: edge processes sharing the
+    # public port (SO_REUSEPORT), one per core to use.
+    edge_fast_core: bool = True
+    edge_processes: int = 1
     negative_cache_ttl: float = 2.0
     # "No such link/domain" answers the edge remembers (per kind, least recently
     # used dropped first), and how long an unknown Host stays unknown: a load
@@ -222,6 +228,8 @@ class Settings:
             click_flush_interval=_float(e, "CLICK_FLUSH_INTERVAL", d.click_flush_interval),
             spool_dir=e.get("SPOOL_DIR", d.spool_dir),
             link_cache_size=_int(e, "LINK_CACHE_SIZE", d.link_cache_size),
+            edge_fast_core=_bool(e, "EDGE_FAST_CORE", d.edge_fast_core),
+            edge_processes=_int(e, "EDGE_PROCESSES", d.edge_processes),
             negative_cache_ttl=_float(e, "NEGATIVE_CACHE_TTL", d.negative_cache_ttl),
             negative_cache_size=_int(e, "NEGATIVE_CACHE_SIZE", d.negative_cache_size),
             domain_miss_ttl=_float(e, "DOMAIN_MISS_TTL", d.domain_miss_ttl),

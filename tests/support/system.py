@@ -70,6 +70,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "WEBHOOK_RETRY_WINDOW": str(settings.webhook_retry_window),
         "WEBHOOK_POLL_INTERVAL": str(settings.webhook_poll_interval),
         "CLICK_FLUSH_INTERVAL": str(settings.click_flush_interval),
+        "EDGE_FAST_CORE": "1" if settings.edge_fast_core else "0",
+        "EDGE_PROCESSES": str(settings.edge_processes),
         "DOMAIN_VERIFICATION": "on" if settings.domain_verification else "off",
         "LOG_FORMAT": "text",
         "LOG_LEVEL": "WARNING",

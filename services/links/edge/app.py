@@ -18,6 +18,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
+from services.links.edge import fast_core
 from services.links.edge.broker import Broker
 from services.links.edge.campaigns import CampaignPages
 from services.links.edge.click_buffer import ClickBuffer
@@ -207,4 +208,6 @@ def create_app(settings: Settings) -> web.Application:
     router.add_get("/u/{username}/{page}", campaigns.campaign_list)
     router.add_get("/qr/{alias}", qr_images.image)
     router.add_route("*", "/{tail:.+}", edge.unknown)
+    if settings.edge_fast_core:
+        fast_core.install(app)
     return app

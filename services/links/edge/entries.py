@@ -161,6 +161,7 @@ class LinkEntry:
         "password_fingerprint",
         "pixels",
         "qr",
+        "redirect",
         "rotator_view",
         "simple",
         "source",
@@ -193,6 +194,9 @@ class LinkEntry:
     qr: int | None  # the dynamic QR code this link backs: its visits are scans
     source: ClickSource  # what its click events say brought the visitor
     rotator_view: LinkEntry | None  # via_rotator's copy, made once per entry
+    # The fast core's prebuilt 302 head (status line to Content-Length), made at
+    # the first fast answer; b"" when ``location`` cannot go into a header as is.
+    redirect: bytes | None
     splash: Splash | None
     overlay: Overlay | None
     targeted: bool
@@ -282,6 +286,7 @@ def parse_link(raw: Mapping[str, Any]) -> LinkEntry | None:
     if url is None or link_id is None:
         return None
     e = LinkEntry()
+    e.redirect = None
     e.id = link_id
     e.owner = _int(raw.get("owner")) or 0
     e.host = str(raw.get("host") or "_")

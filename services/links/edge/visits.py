@@ -315,6 +315,11 @@ class Edge:
 
         The public host and address literals (a load balancer's health check,
         a visitor typing the IP) are never looked up: no domain is an address."""
+        name = self.domain_name(host)
+        return None if name is None else await self.store.domain(name)
+
+    def domain_name(self, host: str) -> str | None:
+        """The branded domain name a Host header names, or ``None`` for the default domain."""
         host = host.lower().rstrip(".")
         if host.endswith((":80", ":443")):  # domains are stored without default ports
             host = host.rpartition(":")[0].rstrip(".")
@@ -322,7 +327,7 @@ class Edge:
             return None
         if is_address(host):
             return None
-        return await self.store.domain(host)
+        return host
 
     async def _entry(self, request: web.Request) -> tuple[LinkEntry | None, DomainEntry | None]:
         alias = request.match_info["alias"]
