@@ -50,7 +50,7 @@ RULES: Final[tuple[Rule, ...]] = (
     # branded domains, pixels, splash and overlay pages, bio pages, contacts, webhooks
     _rule(ANY, _ASSETS + r"(/.*)?", "assets"),
     # the team itself (accepting an invitation is done as oneself, not in a workspace)
-    _rule(ANY, r"/api/team(/(?!accept)(.*))?", "team"),
+    _rule(ANY, r"/api/team(/(?!accept|workspaces)(.*))?", "team"),
 )
 
 NOT_IN_WORKSPACE: Final = (

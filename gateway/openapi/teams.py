@@ -10,6 +10,7 @@ from gateway.openapi.common import (
     DATE,
     answer,
     json_body,
+    list_operation,
     message,
     obj,
     operation,
@@ -132,6 +133,36 @@ PATHS: Final[dict[str, Any]] = {
                     example=_LIST_EXAMPLE,
                 )
             },
+            errors=(400, 403),
+        )
+    },
+    "/api/team/workspaces": {
+        "get": list_operation(
+            "List the workspaces I am a member of",
+            tag=TAG,
+            operation_id="listTeamWorkspaces",
+            description=(
+                "The teams your key belongs to: `workspace` is the id to send as "
+                "`X-Workspace`. Not available in a workspace."
+            ),
+            key="workspaces",
+            item=obj(
+                {
+                    "workspace": {"type": "integer"},
+                    "owner": {"type": "string"},
+                    "permissions": PERMISSIONS,
+                    "date": DATE,
+                },
+                required=["workspace", "owner", "permissions"],
+            ),
+            examples=[
+                {
+                    "workspace": 12,
+                    "owner": "ana",
+                    "permissions": ["links"],
+                    "date": "2026-12-01 10:00:00",
+                }
+            ],
             errors=(400, 403),
         )
     },

@@ -229,6 +229,13 @@ INSERT INTO accounts.team_members (owner_id, member_id, permissions)
 VALUES ($1, $2, $3)
 ON CONFLICT (owner_id, member_id) DO NOTHING
 RETURNING id"""
+# The workspaces a user is a member of (for their X-Workspace header).
+LIST_WORKSPACES: Final = """
+SELECT m.owner_id, u.username, m.permissions, m.created_at
+FROM accounts.team_members m JOIN accounts.users u ON u.id = m.owner_id
+WHERE m.member_id = $1
+ORDER BY m.id DESC LIMIT $2 OFFSET $3"""
+COUNT_WORKSPACES: Final = "SELECT count(*) FROM accounts.team_members WHERE member_id = $1"
 LIST_INVITATIONS: Final = """
 SELECT id, email, permissions, expires_at, created_at FROM accounts.team_invitations
 WHERE owner_id = $1 AND accepted_at IS NULL AND expires_at > now()

@@ -172,6 +172,27 @@ async def delete_member(request: web.Request) -> web.Response:
     )
 
 
+async def list_workspaces(request: web.Request) -> web.Response:
+    """The teams the caller belongs to: the ids to send as ``X-Workspace``."""
+    who = caller(request)
+    if who.actor_id is not None:
+        raise Forbidden("List your workspaces without X-Workspace.")
+    page = Page.from_query(request.query)
+    async with request.app[PG_POOL].acquire() as conn:
+        rows = await conn.fetch(queries.LIST_WORKSPACES, who.user_id, page.limit, page.offset)
+        total = await conn.fetchval(queries.COUNT_WORKSPACES, who.user_id)
+    items = [
+        {
+            "workspace": r["owner_id"],
+            "owner": r["username"],
+            "permissions": list(r["permissions"]),
+            "date": format_datetime(r["created_at"]),
+        }
+        for r in rows
+    ]
+    return ok(data=page.body("workspaces", items, total))
+
+
 async def withdraw_invitation(request: web.Request) -> web.Response:
     """An open invitation taken back: its link stops working, its seat is free."""
     who = team_owner(request)
@@ -185,6 +206,7 @@ async def withdraw_invitation(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/api/team", list_team),
+        web.get("/api/team/workspaces", list_workspaces),
         web.post("/api/team/invite", invite),
         web.put(r"/api/team/{id:\d+}/update", update_member),
         web.delete(r"/api/team/{id:\d+}/delete", delete_member),

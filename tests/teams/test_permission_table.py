@@ -11,7 +11,7 @@ from gateway.permissions import NOT_IN_WORKSPACE, refusal
 
 # Each member's own business, or the administrators': never in an owner's workspace.
 OUTSIDE_WORKSPACES = re.compile(
-    r"/api/(account(/.*)?|users?(/.*)?|plans?(/.*)?|team/accept|docs|openapi\.json)"
+    r"/api/(account(/.*)?|users?(/.*)?|plans?(/.*)?|team/accept|team/workspaces|docs|openapi\.json)"
 )
 METHODS = ("get", "post", "put", "delete")
 

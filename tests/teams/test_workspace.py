@@ -193,3 +193,25 @@ async def test_guessing_workspaces_costs_tokens(teams: Teams) -> None:
         for i in range(4)
     ]
     assert statuses == [403, 403, 403, 429]
+
+
+async def test_a_member_lists_their_workspaces(teams: Teams) -> None:
+    first, second = await teams.owner(), await teams.owner()
+    member, _ = await teams.join(first, ["links"])
+    invited = await teams.invite(second, email=member.email, permissions=["analytics"])
+    joined = await teams.call(
+        "POST", "/api/team/accept", member.key, {"token": invited.body["data"]["token"]}
+    )
+    assert joined.status == 200, joined.body
+    got = await teams.call("GET", "/api/team/workspaces", member.key)
+    assert got.status == 200, got.body
+    listed = [
+        (w["workspace"], w["owner"], w["permissions"]) for w in got.body["data"]["workspaces"]
+    ]
+    assert listed == [
+        (second.id, second.username, ["analytics"]),
+        (first.id, first.username, ["links"]),
+    ]
+    assert got.body["data"]["nextpage"] == 1
+    inside = await teams.call("GET", "/api/team/workspaces", member.key, workspace=first.id)
+    assert inside.status == 403
