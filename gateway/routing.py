@@ -36,6 +36,7 @@ ROUTES: Final[Mapping[str, str]] = {
     "/api/pixel/": LINKS,
     "/api/splash": LINKS,
     "/api/overlay": LINKS,
+    "/api/bio": LINKS,
     "/api/tags": LINKS,
     "/api/webhooks": WEBHOOKS,
     "/api/webhook/": WEBHOOKS,

@@ -67,6 +67,9 @@ class ClickRecorded(TypedDict):
     referrer: str | None
     accept_language: str | None
     country: str | None  # from TRUSTED_COUNTRY_HEADER or GEOIP_DB at the edge, ISO code
+    # A click on one block of a bio page (the link is the page's); absent in older
+    # events and in every other click: None.
+    block_id: NotRequired[int | None]
 
 
 class LinkDeleted(TypedDict):
@@ -256,6 +259,7 @@ def parse_click(payload: Mapping[str, Any]) -> ClickRecorded:
         referrer=opt_str("referrer"),
         accept_language=opt_str("accept_language", 256),
         country=opt_str("country", 64),
+        block_id=opt_int("block_id"),
     )
 
 

@@ -77,11 +77,11 @@ SCHEMAS: Final[dict[str, Any]] = {
             "title": {"type": ["string", "null"]},
             "preview": {
                 "type": "string",
-                "description": "A link's destination; a QR code's image URL.",
+                "description": "A link's destination; a QR code's image URL; a bio page's URL.",
             },
             "link": {
                 "type": "string",
-                "description": "A link's short URL; a QR code's image URL.",
+                "description": "A link's short URL; a QR code's image URL; a bio page's URL.",
             },
             "date": DATE,
         },
@@ -106,7 +106,7 @@ PATHS: Final[dict[str, Any]] = {
             "List a channel's items",
             tag=TAG,
             operation_id="listChannelItems",
-            description="Its links and QR codes, newest first (bio pages do not exist here).",
+            description="Its links, QR codes and bio pages, newest first.",
             parameters=[path_id("channel"), *PAGINATION_PARAMETERS],
             key="items",
             item=ref("ChannelItem"),
@@ -146,8 +146,8 @@ PATHS: Final[dict[str, Any]] = {
             tag=TAG,
             operation_id="assignChannelItem",
             description=(
-                "An item is in one channel at a time. `bio` answers 400: bio pages do not "
-                "exist in this product. Another user's channel or item: 404."
+                "An item (a link, a QR code or a bio page) is in one channel at a time. "
+                "Another user's channel or item: 404."
             ),
             parameters=[
                 path_id("channel", "channelid"),

@@ -62,6 +62,7 @@ TAG_ORDER: Final = (
     "Pixels",
     "Splash pages",
     "CTA overlays",
+    "Bio pages",
     "Contacts",
     "Plans",
     "Users",

@@ -31,6 +31,7 @@ FEATURES: Final[dict[str, bool]] = {
     "export": False,
     "api": False,
     "webhooks": True,
+    "bio": True,
 }
 MAX_NUMBER: Final = 2_000_000_000
 # The seed's Starter counts for these even where the feature is off; every other count is 0.

@@ -92,6 +92,7 @@ class Click:
     is_bot: bool
     day: date  # of occurred_at, UTC: the unique-visitor window
     month: date  # its first day: the quota period
+    block_id: int | None = None  # a click on a bio page's block, not a view of the page
 
 
 def anonymise_ip(raw: str) -> str | None:
@@ -273,8 +274,11 @@ class Enricher:
             raise MalformedEvent("event id must be printable")
         if not 0 < click["link_id"] <= MAX_ID or not 0 < click["owner_id"] <= MAX_ID:
             raise MalformedEvent("link_id and owner_id must be positive 64-bit integers")
-        for name in ("qr_id", "campaign_id"):
-            value = click[name]
+        for value, name in (
+            (click["qr_id"], "qr_id"),
+            (click["campaign_id"], "campaign_id"),
+            (click.get("block_id"), "block_id"),
+        ):
             if value is not None and not 0 < value <= MAX_ID:
                 raise MalformedEvent(f"{name} must be a positive 64-bit integer")
         occurred_at = event.occurred_at.astimezone(UTC)
@@ -303,4 +307,5 @@ class Enricher:
             is_bot=agent.is_bot,
             day=occurred_at.date(),
             month=occurred_at.date().replace(day=1),
+            block_id=click.get("block_id"),
         )

@@ -187,3 +187,17 @@ async def usage_of_owners(request: web.Request) -> web.Response:
             conn, [o for o in owners if o is not None], utcnow().date()
         )
     return json_response({"usage": {str(owner): item for owner, item in found.items()}})
+
+
+@routes.post("/internal/stats/bio/{link_id}")
+async def bio_stats(request: web.Request) -> web.Response:
+    """A bio page's figures: its views (the clicks of its link), and the clicks of
+    each block named in the body's ``blocks`` (0 for a block never clicked)."""
+    link_id = path_id(request, "link_id")
+    owner = owner_for(request, request.query.get("owner"))
+    body = await read_body(request)
+    blocks = [positive_id(item) for item in body.array("blocks", max_items=MAX_LINK_IDS) or []]
+    if any(block is None for block in blocks):
+        raise BadRequest("The field 'blocks' must hold block ids.")
+    async with request.app[PG_POOL].acquire() as conn:
+        return json_response(await stats.bio_block(conn, link_id, owner, blocks))

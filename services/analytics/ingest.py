@@ -90,6 +90,13 @@ async def record_clicks(conn: Conn, batch: Sequence[Click]) -> Outcome:
     tracked, bots = await _apply_quota(conn, new, outcome)
     outcome.bots += len(bots)
     outcome.counted += len(tracked)
+    # A bio page's block clicks are counted per block, apart from the page's views.
+    # (A crawler's block click keeps only its raw row.)
+    block_clicks = [c for c in tracked if c.block_id is not None]
+    if block_clicks:
+        tracked = [c for c in tracked if c.block_id is None]
+        await _add_block_clicks(conn, block_clicks)
+    bots = [c for c in bots if c.block_id is None]
     first_visits = await _new_visitors(conn, tracked)
     outcome.unique += len(first_visits)
     await _add_rollups(conn, tracked, bots, first_visits)
@@ -119,6 +126,7 @@ async def _insert_raw(conn: Conn, clicks: list[Click]) -> list[Click]:
                 c.social,
                 c.language,
                 c.is_bot,
+                c.block_id,
             ]
             for c in clicks
         ],
@@ -182,6 +190,15 @@ async def _apply_quota(
             [n for _, n in ordered],
         )
     return tracked, bots
+
+
+async def _add_block_clicks(conn: Conn, clicks: list[Click]) -> None:
+    await conn.execute(
+        queries.ADD_BLOCK_CLICKS,
+        [c.link_id for c in clicks],
+        [c.block_id for c in clicks],
+        [c.owner_id for c in clicks],
+    )
 
 
 async def _new_visitors(conn: Conn, tracked: list[Click]) -> set[str]:

@@ -35,10 +35,11 @@ DELETED_OWNERS: Final = "SELECT owner_id FROM deleted_owners WHERE owner_id = an
 INSERT_CLICKS: Final = """
 INSERT INTO clicks (event_id, occurred_at, link_id, owner_id, source, qr_id, campaign_id,
                     ip_prefix, visitor_hash, country, city, browser, os, device,
-                    referrer_host, social, language, is_bot)
+                    referrer_host, social, language, is_bot, block_id)
 SELECT c->>0, (c->>1)::timestamptz, (c->>2)::bigint, (c->>3)::bigint, c->>4,
        (c->>5)::bigint, (c->>6)::bigint, (c->>7)::cidr, decode(c->>8, 'hex'), c->>9,
-       c->>10, c->>11, c->>12, c->>13, c->>14, c->>15, c->>16, (c->>17)::boolean
+       c->>10, c->>11, c->>12, c->>13, c->>14, c->>15, c->>16, (c->>17)::boolean,
+       (c->>18)::bigint
 FROM jsonb_array_elements($1::jsonb) AS c
 ON CONFLICT (event_id, occurred_at) DO NOTHING
 RETURNING event_id
@@ -173,6 +174,7 @@ DELETE_LINK_ROLLUPS: Final = (
     "DELETE FROM link_hourly WHERE link_id = any($1::bigint[])",
     "DELETE FROM link_daily_dims WHERE link_id = any($1::bigint[])",
     "DELETE FROM visitors WHERE link_id = any($1::bigint[])",
+    "DELETE FROM block_totals WHERE link_id = any($1::bigint[])",
 )
 DELETE_OWNER_ROWS: Final = (
     "DELETE FROM usage WHERE owner_id = $1",
@@ -359,4 +361,26 @@ SELECT g.key, coalesce(sum(h.clicks), 0)::bigint AS clicks,
        coalesce(sum(h.bot_clicks), 0)::bigint AS bot_clicks
   FROM g JOIN link_hourly h ON h.link_id = g.link_id AND h.hour >= $4 AND h.hour < $5
  GROUP BY g.key
+"""
+
+
+# --- bio pages: clicks per block (ingest.py, handlers.py) ------------------------
+
+ADD_BLOCK_CLICKS: Final = """
+INSERT INTO block_totals AS t (link_id, block_id, owner_id, clicks)
+SELECT link_id, block_id, owner_id, count(*)
+  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS c(link_id, block_id, owner_id)
+ GROUP BY link_id, block_id, owner_id
+ ORDER BY link_id, block_id
+ON CONFLICT (link_id, block_id) DO UPDATE SET clicks = t.clicks + excluded.clicks
+"""
+BLOCK_CLICKS: Final = """
+SELECT block_id, clicks FROM block_totals WHERE link_id = $1 AND owner_id = $2
+"""
+# Device types of a page's views (kept in the raw rows only; a page's views are few).
+VIEW_DEVICES: Final = """
+SELECT device, count(*) AS clicks
+  FROM clicks
+ WHERE owner_id = $2 AND link_id = $1 AND block_id IS NULL AND NOT is_bot
+ GROUP BY device
 """

@@ -192,3 +192,27 @@ async def usage_by_owner(
         }
         for owner in owner_ids
     }
+
+
+async def bio_block(
+    conn: Conn, link_id: int, owner_id: int, blocks: Sequence[int | None]
+) -> dict[str, Any]:
+    """A bio page's stats: its views are its link's clicks (a block's click is not a
+    view), the breakdowns those of its views, and the clicks of each of ``blocks``."""
+    page = await link_block(conn, link_id, owner_id)
+    clicked = {
+        r["block_id"]: r["clicks"]
+        for r in await conn.fetch(queries.BLOCK_CLICKS, link_id, owner_id)
+    }
+    devices = await conn.fetch(queries.VIEW_DEVICES, link_id, owner_id)
+    return {
+        "views": page["clicks"],
+        "uniqueViews": page["uniqueClicks"],
+        "botViews": page["botClicks"],
+        "blocks": {str(b): clicked.get(b, 0) for b in blocks if b is not None},
+        "countries": page["topCountries"],
+        "referrers": page["topReferrers"],
+        "browsers": page["topBrowsers"],
+        "os": page["topOs"],
+        "devices": {r["device"]: r["clicks"] for r in sorted(devices, key=lambda r: -r["clicks"])},
+    }

@@ -1,8 +1,8 @@
 """Channels (API.md section 8), served by the shared CRUD shape: named,
 coloured folders of a user's links and QR codes.
 
-``GET /api/channel/:id`` lists the channel's items (links and QR codes; bio
-pages do not exist in this product), and ``POST
+``GET /api/channel/:id`` lists the channel's items (links, QR codes and bio
+pages), and ``POST
 /api/channel/:channelid/assign/:type/:itemid`` puts one of the caller's items
 in it. Deleting a channel leaves its items, unassigned. Channels are not part
 of any link snapshot: nothing here concerns the edge."""
@@ -69,12 +69,14 @@ def _item(row: Row, base: str) -> dict[str, Any]:
             "date": format_datetime(row["created_at"]),
         }
     link = {"alias": row["alias"], "domain_host": row["host"], "domain_scheme": row["scheme"]}
+    short = short_url(base, link)
     return {
-        "type": "links",
+        "type": row["kind"],
         "id": row["id"],
         "title": row["title"],
-        "preview": row["long_url"],
-        "link": short_url(base, link),
+        # A bio page is its own preview (the seed's item shape).
+        "preview": short if row["kind"] == "bio" else row["long_url"],
+        "link": short,
         "date": format_datetime(row["created_at"]),
     }
 
@@ -94,6 +96,7 @@ async def channel_items(request: web.Request, who: Principal, row: Row) -> dict[
 async def channel_deleting(conn: Conn, row: Row, settings: Settings) -> Effects:
     await conn.execute(queries.UNASSIGN_CHANNEL_LINKS, row["id"], row["owner_id"])
     await conn.execute(queries.UNASSIGN_CHANNEL_QRS, row["id"], row["owner_id"])
+    await conn.execute(queries.UNASSIGN_CHANNEL_BIOS, row["id"], row["owner_id"])
     return Effects()
 
 
@@ -105,10 +108,6 @@ async def assign_item(request: web.Request) -> web.Response:
     item_id = path_id(request, "itemid")
     if kind not in ITEM_TYPES:
         raise BadRequest("The item type must be links, qr or bio.")
-    if kind == "bio":
-        raise BadRequest(
-            "Bio pages are not available on this service: channels hold links and QR codes."
-        )
     async with request.app[PG_POOL].acquire() as conn, conn.transaction():
         if await conn.fetchrow(CHANNELS.sql.lock, channel_id, who.user_id) is None:
             raise CHANNELS.not_found()
@@ -118,6 +117,12 @@ async def assign_item(request: web.Request) -> web.Response:
             )
             if found is None:
                 raise NotFound("Link not found.")
+        elif kind == "bio":
+            found = await conn.fetchval(
+                queries.ASSIGN_BIO_TO_CHANNEL, channel_id, item_id, who.user_id
+            )
+            if found is None:
+                raise NotFound("Bio page not found.")
         else:
             found = await conn.fetchval(
                 queries.ASSIGN_QR_TO_CHANNEL, channel_id, item_id, who.user_id

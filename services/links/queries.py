@@ -76,7 +76,9 @@ SELECT l.id, l.owner_id, l.domain_id, l.alias, l.long_url, l.title, l.descriptio
 """
 
 # Links with qr_id set back a dynamic QR code: only the QR API manages them.
-LINK_BY_ID: Final = _LINK_SELECT + " WHERE l.id = $1 AND l.owner_id = $2 AND l.qr_id IS NULL"
+LINK_BY_ID: Final = (
+    _LINK_SELECT + " WHERE l.id = $1 AND l.owner_id = $2 AND l.qr_id IS NULL AND l.bio_id IS NULL"
+)
 LINK_BY_ID_FOR_UPDATE: Final = LINK_BY_ID + " FOR UPDATE OF l"
 
 # ON CONFLICT DO NOTHING on the (domain, alias) unique index: a taken alias
@@ -93,30 +95,31 @@ UPDATE_LINK: Final = f"""
 UPDATE links
    SET {", ".join(f"{c} = ${i}" for i, c in enumerate(LINK_WRITABLE, start=3))},
        updated_at = now()
- WHERE id = $1 AND owner_id = $2 AND qr_id IS NULL
+ WHERE id = $1 AND owner_id = $2 AND qr_id IS NULL AND bio_id IS NULL
 """
 
 DELETE_LINK: Final = """
 DELETE FROM links l
- WHERE l.id = $1 AND l.owner_id = $2 AND l.qr_id IS NULL
+ WHERE l.id = $1 AND l.owner_id = $2 AND l.qr_id IS NULL AND l.bio_id IS NULL
 RETURNING l.id, l.owner_id, l.alias, l.campaign_id,
           coalesce((SELECT d.host FROM domains d WHERE d.id = l.domain_id), '_') AS host
 """
 
 # What the plan's ``links`` quota counts: every redirector, the links a dynamic
 # QR code is backed by included (taken under the same per-owner lock).
-COUNT_OWNER_LINKS: Final = "SELECT count(*) FROM links WHERE owner_id = $1"
+COUNT_OWNER_LINKS: Final = "SELECT count(*) FROM links WHERE owner_id = $1 AND bio_id IS NULL"
 # The same count for several owners at once: the usage the accounts service
 # shows against the quota (services/links/usage.py). Change both together.
 COUNT_LINKS_BY_OWNER: Final = """
-SELECT owner_id, count(*) FROM links WHERE owner_id = any($1::bigint[]) GROUP BY owner_id"""
+SELECT owner_id, count(*) FROM links WHERE owner_id = any($1::bigint[]) AND bio_id IS NULL
+ GROUP BY owner_id"""
 
 SET_FETCHED_TITLE: Final = "UPDATE links SET title = $2 WHERE id = $1 AND title IS NULL"
 
 # $2: an ILIKE pattern or NULL; $3: a tag or NULL; $4: ids in the order to list
 # first (order=clicks), else '{}'.
 _LIST_WHERE: Final = """
- WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL
    AND ($2::text IS NULL OR l.long_url ILIKE $2 OR l.alias ILIKE $2
         OR l.title ILIKE $2 OR l.description ILIKE $2)
    AND ($3::text IS NULL OR (l.tags @> ARRAY[$3::text] AND l.tags <> '{}'))
@@ -142,7 +145,7 @@ SELECT l.id, l.alias, l.long_url, l.title, l.description, l.tags, l.created_at,
        d.host AS domain_host, d.scheme AS domain_scheme
   FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
- WHERE l.owner_id = $1 AND l.alias = $2 AND l.qr_id IS NULL
+ WHERE l.owner_id = $1 AND l.alias = $2 AND l.qr_id IS NULL AND l.bio_id IS NULL
    AND ($3::text IS NULL OR coalesce(d.host, '_') = $3)
  ORDER BY l.created_at DESC, l.id DESC
 """
@@ -240,7 +243,7 @@ CAMPAIGN_SLUGS: Final = (
 ASSIGN_LINK_TO_CAMPAIGN: Final = f"""
 WITH old AS (
     SELECT id, campaign_id FROM links
-     WHERE id = $2 AND owner_id = $3 AND qr_id IS NULL
+     WHERE id = $2 AND owner_id = $3 AND qr_id IS NULL AND bio_id IS NULL
      FOR UPDATE
 )
 UPDATE links l SET campaign_id = $1, updated_at = now()
@@ -256,7 +259,7 @@ RETURNING {_LINK_KEY}
 
 ASSIGN_LINK_TO_CHANNEL: Final = """
 UPDATE links SET channel_id = $1, updated_at = now()
- WHERE id = $2 AND owner_id = $3 AND qr_id IS NULL
+ WHERE id = $2 AND owner_id = $3 AND qr_id IS NULL AND bio_id IS NULL
 RETURNING id
 """
 ASSIGN_QR_TO_CHANNEL: Final = (
@@ -265,19 +268,30 @@ ASSIGN_QR_TO_CHANNEL: Final = (
 UNASSIGN_CHANNEL_LINKS: Final = (
     "UPDATE links SET channel_id = NULL WHERE channel_id = $1 AND owner_id = $2"
 )
+ASSIGN_BIO_TO_CHANNEL: Final = (
+    "UPDATE bio_pages SET channel_id = $1 WHERE id = $2 AND owner_id = $3 RETURNING id"
+)
+UNASSIGN_CHANNEL_BIOS: Final = (
+    "UPDATE bio_pages SET channel_id = NULL WHERE channel_id = $1 AND owner_id = $2"
+)
 UNASSIGN_CHANNEL_QRS: Final = (
     "UPDATE qr_codes SET channel_id = NULL WHERE channel_id = $1 AND owner_id = $2"
 )
-# A channel's items, newest first: its links and QR codes (bio pages do not exist here).
+# A channel's items, newest first: its links, QR codes and bio pages.
 _CHANNEL_ITEMS: Final = """
 SELECT 'links' AS kind, l.id, l.title, l.long_url, l.alias, d.host, d.scheme, l.created_at
   FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
- WHERE l.channel_id = $1 AND l.owner_id = $2 AND l.qr_id IS NULL
+ WHERE l.channel_id = $1 AND l.owner_id = $2 AND l.qr_id IS NULL AND l.bio_id IS NULL
 UNION ALL
 SELECT 'qr', q.id, q.name, NULL, q.alias, NULL, NULL, q.created_at
   FROM qr_codes q
  WHERE q.channel_id = $1 AND q.owner_id = $2
+UNION ALL
+SELECT 'bio', b.id, b.name, NULL, b.alias, d.host, d.scheme, b.created_at
+  FROM bio_pages b
+  LEFT JOIN domains d ON d.id = b.domain_id
+ WHERE b.channel_id = $1 AND b.owner_id = $2
 """
 CHANNEL_ITEMS: Final = (
     "SELECT * FROM (" + _CHANNEL_ITEMS + ") AS items "
@@ -395,11 +409,11 @@ SELECT l.id, l.alias, l.import_source, d.host AS domain_host, d.scheme AS domain
 # An owner's tags with how many of their links carry each.
 COUNT_OWNER_TAGS: Final = """
 SELECT count(DISTINCT t) FROM links l, unnest(l.tags) AS t
- WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.tags <> '{}'
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL AND l.tags <> '{}'
 """
 OWNER_TAGS: Final = """
 SELECT t AS name, count(*) AS links FROM links l, unnest(l.tags) AS t
- WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.tags <> '{}'
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL AND l.tags <> '{}'
  GROUP BY t ORDER BY count(*) DESC, t
  LIMIT $2 OFFSET $3
 """
@@ -408,7 +422,7 @@ SELECT t AS name, count(*) AS links FROM links l, unnest(l.tags) AS t
 EXPORT_LINKS: Final = (
     _LINK_SELECT
     + """
- WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL
  ORDER BY l.id
 """
 )
@@ -418,25 +432,48 @@ EXPORT_LINKS: Final = (
 OWNER_LINK_IDS: Final = """
 SELECT l.id FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
- WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL
    AND ($2::text IS NULL OR (l.tags @> ARRAY[$2::text] AND l.tags <> '{}'))
    AND ($3::text IS NULL OR coalesce(d.host, '_') = $3)
    AND ($4::bigint IS NULL OR l.campaign_id = $4)
 """
 LINK_IDS_BY_TAG: Final = """
 SELECT t AS key, array_agg(l.id) AS ids FROM links l, unnest(l.tags) AS t
- WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.tags <> '{}'
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL AND l.tags <> '{}'
  GROUP BY t
 """
 LINK_IDS_BY_DOMAIN: Final = """
 SELECT coalesce(d.host, '_') AS key, array_agg(l.id) AS ids FROM links l
   LEFT JOIN domains d ON d.id = l.domain_id
- WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL
  GROUP BY 1
 """
 LINK_IDS_BY_CAMPAIGN: Final = """
 SELECT c.id::text AS key, c.name, array_agg(l.id) AS ids FROM links l
   JOIN campaigns c ON c.id = l.campaign_id
- WHERE l.owner_id = $1 AND l.qr_id IS NULL
+ WHERE l.owner_id = $1 AND l.qr_id IS NULL AND l.bio_id IS NULL
  GROUP BY c.id, c.name
 """
+
+# --- bio pages (bio.py; the CRUD statements come from crud_sql) ---------------
+
+SET_LINK_BIO: Final = "UPDATE links SET bio_id = $2 WHERE id = $1"
+SET_BIO_LINK: Final = "UPDATE bio_pages SET link_id = $2 WHERE id = $1"
+# The backing link follows the page's alias, domain and name; the old key is returned
+# so its snapshot can be removed when the alias or the domain moved.
+MOVE_BIO_LINK: Final = """
+UPDATE links l
+   SET alias = $3, domain_id = $4, title = $5, long_url = $6, updated_at = now()
+  FROM (SELECT id, alias, coalesce((SELECT host FROM domains d WHERE d.id = links.domain_id), '_')
+                AS host
+          FROM links WHERE id = $1 AND bio_id = $2 FOR UPDATE) AS old
+ WHERE l.id = old.id
+RETURNING old.alias AS old_alias, old.host AS old_host,
+          coalesce((SELECT host FROM domains d WHERE d.id = l.domain_id), '_') AS host, l.alias
+"""
+DELETE_BIO_LINK: Final = """
+DELETE FROM links l WHERE l.id = $1 AND l.bio_id = $2
+RETURNING l.id, l.owner_id, l.alias,
+          coalesce((SELECT d.host FROM domains d WHERE d.id = l.domain_id), '_') AS host
+"""
+BIO_DOMAIN: Final = "SELECT host, scheme FROM domains WHERE id = $1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from services.links.bio import BIO_PAGES
 from services.links.campaigns import CAMPAIGNS
 from services.links.channels import CHANNELS
 from services.links.crud import Resource
@@ -24,4 +25,5 @@ RESOURCES: Final[tuple[Resource, ...]] = (
     OVERLAYS,
     CHANNELS,
     CAMPAIGNS,
+    BIO_PAGES,
 )

@@ -80,7 +80,13 @@ _LINK_RESOLVED_SQL: Final = """
           FROM overlays o
          WHERE o.owner_id = l.owner_id
            AND o.id = CASE WHEN l.type LIKE 'overlay-%' THEN substr(l.type, 9)::bigint END
-       ) AS overlay_page"""
+       ) AS overlay_page,
+       (SELECT jsonb_build_object('id', b.id, 'name', b.name, 'description', b.description,
+                                  'avatar', translate(encode(b.avatar, 'base64'), E'\n', ''),
+                                  'theme', b.theme, 'seo', b.seo, 'blocks', b.blocks)
+          FROM bio_pages b
+         WHERE b.id = l.bio_id AND b.owner_id = l.owner_id
+       ) AS bio_page"""
 
 LINK_SNAPSHOT_SQL: Final = f"""
 SELECT l.id, l.owner_id, l.alias, l.long_url, l.type, l.status, l.password_hash,
@@ -141,6 +147,7 @@ def link_snapshot(row: asyncpg.Record | Mapping[str, Any], host: str) -> dict[st
         "pixels": _json(row.get("pixel_tags")) or [],
         "splash": _json(row.get("splash_page")),  # type splash-<id>: its content
         "overlay": _json(row.get("overlay_page")),  # type overlay-<id>: its content
+        "bio": _json(row.get("bio_page")),  # type bio: the page's content (bio.py)
         "campaign": row["campaign_id"],
         "qr": row["qr_id"],  # the dynamic QR code this link backs: its visits are scans
         "updated": _epoch(row["updated_at"]),

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from gateway.openapi import (
     accounts,
+    bio,
     build_document,
     campaigns,
     channels,
@@ -43,7 +44,7 @@ ServiceFactory = Callable[[Settings], web.Application]
 
 OWNERS: dict[str, tuple[ServiceFactory, tuple[ModuleType, ...]]] = {
     ACCOUNTS: (create_accounts_app, (accounts, operators, teams)),
-    LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages, volume)),
+    LINKS: (create_links_app, (links, qr, campaigns, channels, pixels, pages, volume, bio)),
     WEBHOOKS: (create_webhooks_app, (webhooks,)),
 }
 FRAGMENTS = tuple(fragment for _, owned in OWNERS.values() for fragment in owned)

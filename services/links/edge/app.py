@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from services.links.edge import fast_core
+from services.links.edge.bio import BioPages, setup_templates
 from services.links.edge.broker import Broker
 from services.links.edge.campaigns import CampaignPages
 from services.links.edge.click_buffer import ClickBuffer
@@ -202,6 +203,11 @@ def create_app(settings: Settings) -> web.Application:
     router.add_post("/{alias}", edge.submit_password)
     router.add_get("/", edge.root)
     router.add_post("/{alias}/overlay", edge.submit_overlay)
+    setup_templates(app)
+    bio = BioPages(edge)
+    edge.render_bio = bio.render
+    router.add_get("/{alias}/b/{block}", bio.block)
+    router.add_post("/{alias}/b/{block}", bio.submit)
     router.add_get("/user/login/sso/{token}", sso_landing)
     campaigns = CampaignPages(edge, settings)
     router.add_get("/r/{slug}", campaigns.rotate)

@@ -21,7 +21,7 @@ import logging
 import os
 import time
 from contextlib import suppress
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -58,20 +58,23 @@ def static_fields(
     source: ClickSource,
     qr_id: int | None,
     campaign_id: int | None,
+    block_id: int | None = None,
 ) -> bytes:
-    """The JSON members (without braces) every click of one link and destination shares."""
-    return orjson.dumps(
-        {
-            "link_id": link_id,
-            "owner_id": owner_id,
-            "alias": alias,
-            "host": host,
-            "destination": destination,
-            "source": source,
-            "qr_id": qr_id,
-            "campaign_id": campaign_id,
-        }
-    )[1:-1]
+    """The JSON members (without braces) every click of one link and destination shares
+    (``block_id`` only for a bio page's block: older consumers never see it)."""
+    fields: dict[str, Any] = {
+        "link_id": link_id,
+        "owner_id": owner_id,
+        "alias": alias,
+        "host": host,
+        "destination": destination,
+        "source": source,
+        "qr_id": qr_id,
+        "campaign_id": campaign_id,
+    }
+    if block_id is not None:
+        fields["block_id"] = block_id
+    return orjson.dumps(fields)[1:-1]
 
 
 class EventIds:
@@ -221,6 +224,7 @@ class ClickBuffer:
             source=link.source,
             qr_id=link.qr,
             campaign_id=link.campaign,
+            block_id=link.block,
         )
 
     async def _encode(self, clicks: list[Click]) -> tuple[bytes, int]:

@@ -141,6 +141,9 @@ class LinkEntry:
     __slots__ = (
         "alias",
         "apple",
+        "bio",
+        "block",
+        "block_views",
         "campaign",
         "clicklimit",
         "device",
@@ -199,6 +202,11 @@ class LinkEntry:
     redirect: bytes | None
     splash: Splash | None
     overlay: Overlay | None
+    # type bio: the page's content from the snapshot, made a BioPage on first use
+    # (services/links/edge/bio.py); block: the bio block a click is on (via_block).
+    bio: Any
+    block: int | None
+    block_views: dict[int, LinkEntry] | None
     targeted: bool
     simple: bool
 
@@ -218,6 +226,19 @@ class LinkEntry:
             view.campaign = campaign_id
             view.rotator_view = None
             self.rotator_view = view
+        return view
+
+    def via_block(self, block_id: int) -> LinkEntry:
+        """This (bio page's) link as the target of a click on one of its blocks."""
+        views = self.block_views
+        if views is None:
+            views = self.block_views = {}
+        view = views.get(block_id)
+        if view is None:
+            view = copy.copy(self)
+            view.block = block_id
+            view.block_views = None
+            views[block_id] = view
         return view
 
 
@@ -300,7 +321,11 @@ def parse_link(raw: Mapping[str, Any]) -> LinkEntry | None:
     kind = raw.get("type")
     kind = kind if isinstance(kind, str) else "direct"
     e.splash = e.overlay = None
-    if kind == "frame":
+    e.bio, e.block, e.block_views = None, None, None
+    if kind == "bio" and isinstance(raw.get("bio"), Mapping):
+        e.page = "bio"
+        e.bio = raw["bio"]
+    elif kind == "frame":
         e.page = "frame"
     elif kind == "splash" or kind.startswith("splash-"):
         e.page = "splash"

@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 import aiohttp
@@ -104,6 +105,8 @@ class Edge:
         self.geoip: CountryReader | None = None
         self.accounts: aiohttp.ClientSession | None = None
         self.expiry: ExpiryNotices | None = None  # announces link.expired
+        # Renders a bio page (services/links/edge/bio.py, set by create_app).
+        self.render_bio: Callable[[web.Request, LinkEntry], web.StreamResponse] | None = None
         self._count_script: Any = None
 
     def attach(
@@ -228,6 +231,8 @@ class Edge:
         self, request: web.Request, entry: LinkEntry, destination: str, status: int
     ) -> web.StreamResponse:
         page = entry.page
+        if page == "bio" and self.render_bio is not None:
+            return self.render_bio(request, entry)
         web_destination = destination.lower().startswith(("http://", "https://"))
         if page == "splash":
             return pages.splash_page(entry, destination, entry.splash)
