@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from services.links.destinations import validate_url
@@ -189,7 +189,7 @@ def parse_seo(raw: Any) -> dict[str, str | None]:
 
 async def parse_blocks(
     raw: Any,
-    current: list[Mapping[str, Any]],
+    current: Sequence[Mapping[str, Any]],
     last_id: int,
     settings: Settings,
     fetcher: SafeFetcher,

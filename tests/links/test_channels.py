@@ -153,12 +153,11 @@ async def test_items_assign_and_listing(links: LinksApi, pg_pool: asyncpg.Pool) 
     assert (await links.details(alice, link["id"]))["channel"] == channel["id"]
 
 
-async def test_bio_and_unknown_item_types_are_400(links: LinksApi) -> None:
+async def test_a_missing_bio_page_is_404_and_unknown_item_types_are_400(links: LinksApi) -> None:
     alice = principals.user()
     channel = await links.added(alice, "channel", **NEW)
-    status, body = await assign(links, alice, channel["id"], "bio", 1)
-    assert status == 400
-    assert "Bio pages are not available" in body["message"]
+    status, body = await assign(links, alice, channel["id"], "bio", 10**12)
+    assert (status, body["message"]) == (404, "Bio page not found.")
     status, body = await assign(links, alice, channel["id"], "campaigns", 1)
     assert (status, body["message"]) == (400, "The item type must be links, qr or bio.")
 
