@@ -156,11 +156,11 @@ def parse_theme(raw: Any, current: Mapping[str, Any] | None) -> dict[str, str]:
         if name in raw:
             theme[name] = color(raw[name], f"theme.{name}")
     if "shape" in raw:
-        if raw["shape"] not in SHAPES:
+        if not isinstance(raw["shape"], str) or raw["shape"] not in SHAPES:
             raise BadRequest(f"The field 'theme.shape' must be one of: {', '.join(SHAPES)}.")
         theme["shape"] = raw["shape"]
     if "font" in raw:
-        if raw["font"] not in FONTS:
+        if not isinstance(raw["font"], str) or raw["font"] not in FONTS:
             raise BadRequest(f"The field 'theme.font' must be one of: {', '.join(FONTS)}.")
         theme["font"] = raw["font"]
     return theme
@@ -210,7 +210,7 @@ async def parse_blocks(
         if not isinstance(item, Mapping):
             raise BadRequest(f"The field 'blocks[{index}]' must be an object.")
         kind = item.get("type")
-        if kind not in BLOCK_TYPES:
+        if not isinstance(kind, str) or kind not in BLOCK_TYPES:
             raise BadRequest(
                 f"The field '{_where(index, 'type')}' must be one of: {', '.join(BLOCK_TYPES)}."
             )
@@ -269,12 +269,13 @@ async def _block(
         out = []
         for n, entry in enumerate(links):
             where = f"{_where(index, 'links')}[{n}]"
-            if not isinstance(entry, Mapping) or entry.get("network") not in SOCIAL_NETWORKS:
+            network = entry.get("network") if isinstance(entry, Mapping) else None
+            if not isinstance(network, str) or network not in SOCIAL_NETWORKS:
                 raise BadRequest(
                     f"The field '{where}.network' must be one of: {', '.join(SOCIAL_NETWORKS)}."
                 )
             url = validate_url(entry.get("url"), f"{where}.url", web_only=True)
-            out.append({"network": entry["network"], "url": url})
+            out.append({"network": network, "url": url})
         return {"links": out}
     if kind == "email":
         email = _text(item, index, "email", 254, required=True)
@@ -307,7 +308,7 @@ async def _block(
         return card
     if kind == "video":
         provider = item.get("provider")
-        if provider not in VIDEO_ORIGINS:
+        if not isinstance(provider, str) or provider not in VIDEO_ORIGINS:
             raise BadRequest(f"The field '{_where(index, 'provider')}' must be youtube or vimeo.")
         video = item.get("video")
         if not isinstance(video, str) or not _VIDEO_ID_RE[provider].fullmatch(video):

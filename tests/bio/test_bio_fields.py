@@ -42,6 +42,9 @@ async def blocks(raw: Any, current: list[dict[str, Any]] | None = None, last: in
         ({"type": "form", "group": "2"}, "group"),
         ({"type": "image", "url": "file:///etc/passwd"}, "blocks[0].url"),
         ({"type": "script"}, "type"),
+        ({"type": ["link"]}, "type"),
+        ({"type": "video", "provider": ["youtube"], "video": "x"}, "provider"),
+        ({"type": "social", "links": [{"network": {}, "url": "https://e.org"}]}, "network"),
     ],
 )
 async def test_refused_blocks_name_their_field(block: dict[str, Any], field: str) -> None:
@@ -75,7 +78,8 @@ def test_theme_and_seo() -> None:
     assert theme["background"] == "#AABBCC"
     assert theme["shape"] == "pill"
     assert parse_theme({"font": "mono"}, theme)["shape"] == "pill"  # only what is sent changes
-    for bad in ({"font": "Comic Sans"}, {"background": "red"}, {"css": "x"}, "dark"):
+    bad: Any
+    for bad in ({"font": "Comic Sans"}, {"font": []}, {"shape": {}}, {"background": "red"}, "x"):
         with pytest.raises(BadRequest):
             parse_theme(bad, None)
     with pytest.raises(BadRequest):
