@@ -178,6 +178,27 @@ async def test_bio_page_served_counted_and_managed(
         status, _, headers = await visit(http, body["details"]["shorturl"], "8.8.8.8")
         assert (status, headers["Location"]) == (302, shorturl)
 
+        # The contact form block feeds the owner's contacts book (CSRF-protected).
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as visitor:
+            status, html, _ = await visit(visitor, shorturl, "8.8.8.8")
+            token = html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            async with visitor.post(
+                f"{shorturl}/b/{blocks['form']}",
+                data={"csrf": token, "name": "Bo", "email": f"bo{tag}@example.com"},
+                headers={"User-Agent": FIREFOX_LINUX, "X-Forwarded-For": "8.8.8.8"},
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+            async with visitor.post(
+                f"{shorturl}/b/{blocks['form']}",
+                data={"csrf": "forged", "email": "mallory@example.com"},
+                headers={"User-Agent": FIREFOX_LINUX},
+            ) as resp:
+                assert resp.status == 403
+        status, body, _ = await call(http, "GET", f"{api}/contacts", key)
+        assert status == 200, body
+        emails = [c["email"] for c in body["data"]["contacts"]]
+        assert emails == [f"bo{tag}@example.com"]
+
         # A change is served at once; a deleted page stops resolving at once.
         status, body, _ = await call(
             http,
