@@ -203,16 +203,17 @@ def create_app(settings: Settings) -> web.Application:
     router.add_post("/{alias}", edge.submit_password)
     router.add_get("/", edge.root)
     router.add_post("/{alias}/overlay", edge.submit_overlay)
-    setup_templates(app)
-    bio = BioPages(edge)
-    edge.render_bio = bio.render
-    router.add_get("/{alias}/b/{block}", bio.block)
-    router.add_post("/{alias}/b/{block}", bio.submit)
     router.add_get("/user/login/sso/{token}", sso_landing)
     campaigns = CampaignPages(edge, settings)
     router.add_get("/r/{slug}", campaigns.rotate)
     router.add_get("/u/{username}/{page}", campaigns.campaign_list)
     router.add_get("/qr/{alias}", qr_images.image)
+    # After /u/<username>/<page>: a user named "b" keeps their campaign lists.
+    setup_templates(app)
+    bio = BioPages(edge)
+    edge.render_bio = bio.render
+    router.add_get("/{alias}/b/{block}", bio.block)
+    router.add_post("/{alias}/b/{block}", bio.submit)
     router.add_route("*", "/{tail:.+}", edge.unknown)
     if settings.edge_fast_core:
         fast_core.install(app)
