@@ -79,6 +79,7 @@ STARTER_LIMITS: Final[dict[str, Any]] = {
     "export": {"enabled": "0"},
     "api": {"enabled": "0"},
     "webhooks": {"enabled": "0", "count": "0"},
+    "bio": {"enabled": "0", "count": "0"},
 }
 BUSINESS_LIMITS: Final[dict[str, Any]] = {
     **STARTER_LIMITS,
@@ -166,6 +167,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "export": _feature(False),
             "api": _feature(False),
             "webhooks": _feature(True),
+            "bio": _feature(True),
         },
         description="A plan's limits, as published: numbers, and feature flags as strings.",
         example=BUSINESS_LIMITS,

@@ -37,6 +37,7 @@ STARTER_LIMITS: dict[str, Any] = {
     "export": _flag(False),
     "api": _flag(False),
     "webhooks": _flag(False, 0),
+    "bio": _flag(False, 0),
 }
 BUSINESS_LIMITS: dict[str, Any] = {
     "links": 100,
@@ -57,6 +58,7 @@ BUSINESS_LIMITS: dict[str, Any] = {
     "export": _flag(False),
     "api": _flag(False),
     "webhooks": _flag(False, 0),
+    "bio": _flag(False, 0),
 }
 # Every feature on, no quotas: for tests of behaviour rather than of plan gates.
 UNLIMITED_LIMITS: dict[str, Any] = {
