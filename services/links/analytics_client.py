@@ -37,6 +37,11 @@ class AnalyticsUnavailable(Exception):
     pass
 
 
+def unavailable() -> ApiError:
+    """The answer to a request that cannot be answered truthfully without analytics."""
+    return ApiError(503, UNAVAILABLE_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 class AnalyticsClient:
     def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
@@ -146,13 +151,9 @@ class AnalyticsClient:
             )
         except AnalyticsUnavailable as exc:
             log.warning("analytics unavailable: %s", exc)
-            raise ApiError(
-                503, UNAVAILABLE_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            ) from exc
+            raise unavailable() from exc
         if status == 503:
-            raise ApiError(
-                503, UNAVAILABLE_MESSAGE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            )
+            raise unavailable()
         if status >= 500:
             raise ApiError(502, "The analytics service failed. Please retry later.")
         content_type = upstream_headers.get("Content-Type", "application/json")

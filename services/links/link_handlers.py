@@ -12,6 +12,7 @@ from aiohttp import web
 from services.links import queries
 from services.links.access import caller, check_quota, require_feature
 from services.links.aliases import ALIAS_RE
+from services.links.analytics_client import unavailable
 from services.links.destinations import normalize_host
 from services.links.effects import Effects, apply_effects, link_event
 from services.links.keys import ANALYTICS, TITLES
@@ -158,12 +159,14 @@ async def list_links(request: web.Request) -> web.Response:
     else:
         ranked: list[int] = []
         if order == "clicks":
-            # Analytics down: newest first, with clicks null.
+            # Without analytics there is no true order by clicks: a 503 naming it,
+            # never a silently different order.
             ranking = await analytics.ranking(who)
+            if ranking is None:
+                raise unavailable()
             counted = True
-            if ranking is not None:
-                ranked = [link_id for link_id, _ in ranking]
-                clicks = dict(ranking)
+            ranked = [link_id for link_id, _ in ranking]
+            clicks = dict(ranking)
         pattern = _like_pattern(q) if q else None
         async with pool.acquire() as conn:
             total = await conn.fetchval(queries.COUNT_LIST_LINKS, who.user_id, pattern, tag)

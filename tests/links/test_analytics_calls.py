@@ -194,9 +194,11 @@ async def test_failing_analytics_gives_null_data_null_clicks_and_a_502_relay(
     status, body = await links_with_analytics.call("GET", f"/api/url/{added['id']}", alice)
     assert status == 200
     assert body["data"] is None
-    for order in ("clicks", "date"):
-        _, body = await links_with_analytics.call("GET", f"/api/urls?order={order}", alice)
-        assert [(u["id"], u["clicks"]) for u in body["data"]["urls"]] == [(added["id"], None)]
+    _, body = await links_with_analytics.call("GET", "/api/urls?order=date", alice)
+    assert [(u["id"], u["clicks"]) for u in body["data"]["urls"]] == [(added["id"], None)]
+    status, body = await links_with_analytics.call("GET", "/api/urls?order=clicks", alice)
+    assert (status, body["error"]) == (503, 1)  # no order by clicks is better than a wrong one
+    assert "analytics" in body["message"]
     status, body = await links_with_analytics.call("GET", f"/api/url/{added['id']}/stats", alice)
     assert status == 502
     assert body["error"] == 1
@@ -217,10 +219,14 @@ async def test_unreachable_analytics_gives_null_data_null_clicks_and_a_503_relay
     body = await links.fetch(alice, f"/api/url/{added['id']}")
     assert body["data"] is None
     assert body["details"]["id"] == added["id"]
-    for order in ("date", "clicks"):
-        body = await links.fetch(alice, f"/api/urls?order={order}")
-        assert [(u["id"], u["clicks"]) for u in body["data"]["urls"]] == [(added["id"], None)]
-    for path in ("/stats", "/stats?interval=day", "/stats/export"):
+    body = await links.fetch(alice, "/api/urls?order=date")
+    assert [(u["id"], u["clicks"]) for u in body["data"]["urls"]] == [(added["id"], None)]
+    for path in ("s?order=clicks", f"/{added['id']}/stats", f"/{added['id']}/stats?interval=day"):
+        resp = await links.signed.request("GET", f"/api/url{path}", alice)
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == "5"
+        assert await resp.json() == UNAVAILABLE
+    for path in ("/stats/export",):
         resp = await links.signed.request("GET", f"/api/url/{added['id']}{path}", alice)
         assert resp.status == 503
         assert resp.headers["Retry-After"] == "5"

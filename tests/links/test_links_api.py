@@ -214,10 +214,14 @@ async def test_list_short_filter_by_alias_or_short_url(links: LinksApi) -> None:
     assert body["data"]["urls"] == []
 
 
-async def test_order_clicks_without_analytics_falls_back_to_date(links: LinksApi) -> None:
+async def test_order_clicks_without_analytics_is_a_503_naming_it(links: LinksApi) -> None:
     alice = principals.user()
     ids = [(await links.add(alice, url=f"https://example.com/{i}"))["id"] for i in range(3)]
-    body = await links.fetch(alice, "/api/urls?order=clicks")
+    status, body = await links.call("GET", "/api/urls?order=clicks", alice)
+    assert status == 503  # never a silently different order
+    assert body["error"] == 1
+    assert "analytics" in body["message"]
+    body = await links.fetch(alice, "/api/urls")  # the newest-first list still answers
     assert [u["id"] for u in body["data"]["urls"]] == ids[::-1]
     status, body = await links.call("GET", "/api/urls?order=popular", alice)
     assert status == 400
