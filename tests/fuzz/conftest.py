@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
-import asyncpg
 import pytest
 
+from services.accounts.bootstrap import ensure_admin
 from services.accounts.plan_limits import ALL_FEATURES_LIMITS
-from services.accounts.registration import register
-from shared.passwords import hash_password_async
 from shared.settings import Settings
 from tests.fuzz.fuzzing import FuzzTarget
 from tests.support.api_calls import call
@@ -90,20 +88,10 @@ async def _seed_objects(http: aiohttp.ClientSession, api: str, key: str, sink: s
 
 @pytest.fixture
 async def fuzz_target(fuzz_system: RunningSystem) -> FuzzTarget:
-    own = fuzz_system.settings
-    conn = await asyncpg.connect(own.database_url)
-    try:
-        async with conn.transaction():
-            made = await register(
-                conn,
-                username="fuzzadmin",
-                email="fuzzadmin@example.com",
-                password_hash=await hash_password_async("fuzz-pass"),
-                role="admin",
-            )
-    finally:
-        await conn.close()
-    key, admin_id = made.key.key, made.user["id"]
+    # the first admin of the empty namespace, made by the bootstrap make run uses
+    admin = await ensure_admin(fuzz_system.settings)
+    assert admin is not None
+    key, admin_id = admin.api_key, admin.user_id
     api = fuzz_system.gateway_url + "/api"
     async with aiohttp.ClientSession() as http:
         plans = []
