@@ -126,6 +126,32 @@ def classify(exc: BaseException) -> str | None:
     return None
 
 
+class RetryingLoopLog:
+    """What a background loop that retries says: a dependency outage once when it
+    starts and once when it ends, not on every retry; anything else (a bug) with
+    its traceback every time."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self._down_since: dict[str, float] = {}
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        dependency = classify(exc)
+        if dependency is None:
+            self.logger.error("%s failed; retrying", what, exc_info=exc)
+        elif dependency not in self._down_since:
+            self._down_since[dependency] = time.monotonic()
+            why = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            self.logger.error(
+                "%s unavailable (%s): %s waits until it is back", dependency, why, what
+            )
+
+    def succeeded(self) -> None:
+        while self._down_since:
+            name, since = self._down_since.popitem()
+            self.logger.warning("%s available again after %.1f s", name, time.monotonic() - since)
+
+
 class DependencyMonitor:
     """The up/down state of each dependency of one process, its metrics and its log lines."""
 

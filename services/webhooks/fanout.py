@@ -28,6 +28,7 @@ from services.webhooks.catalog import (
     encode,
     from_source,
 )
+from services.webhooks.schedule import OUTAGES
 from shared import amqp
 from shared.events import QUOTA_REACHED, MalformedEvent, decode_event, decode_message
 from shared.settings import Settings
@@ -150,9 +151,10 @@ class EventConsumer:
         while True:
             try:
                 added = await fan_out(self.pool, events)
+                OUTAGES.succeeded()
                 break
             except TRANSIENT_DB_ERRORS as exc:
-                log.warning("storing deliveries failed (%r); retrying in %.1f s", exc, backoff)
+                OUTAGES.failed("storing deliveries", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
         with suppress(*LOST_CHANNEL_ERRORS):  # lost: redelivered, and adds nothing

@@ -40,9 +40,12 @@ from services.webhooks import queries
 from services.webhooks.catalog import BATCH, encode, envelope
 from services.webhooks.sender import Outcome, Sender
 from shared.dates import utcnow
+from shared.dependencies import RetryingLoopLog
 from shared.settings import Settings
 
 log = logging.getLogger("services.webhooks.schedule")
+# One per process: the loops below share their outages (one line each way).
+OUTAGES: Final = RetryingLoopLog(log)
 
 LEASE_MARGIN: Final = 30.0  # seconds past the sends' deadlines before a claimed row is due again
 QUEUE_DEPTH: Final = 4  # an endpoint's claimed rows per process: this many times its concurrency
@@ -97,10 +100,11 @@ class Recorder:
             self._wake.clear()
             try:
                 await self.flush()
+                OUTAGES.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("could not record %d attempt(s); retrying", len(self.pending))
+            except Exception as exc:
+                OUTAGES.failed(f"recording {len(self.pending)} attempt(s)", exc)
                 await asyncio.sleep(1.0)
                 self._wake.set()
 
@@ -237,10 +241,11 @@ class Dispatcher:
                 self._wake.clear()
                 try:
                     await self.dispatch()
+                    OUTAGES.succeeded()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception("claiming due deliveries failed; retrying")
+                except Exception as exc:
+                    OUTAGES.failed("claiming due deliveries", exc)
                     await asyncio.sleep(1.0)
         finally:
             for task in (batches, recorder):
@@ -325,10 +330,11 @@ class Dispatcher:
             try:
                 if await make_batches(self.pool):
                     self.wake()
+                OUTAGES.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("making click batches failed; retrying")
+            except Exception as exc:
+                OUTAGES.failed("making click batches", exc)
 
     async def stop(self, grace: float) -> None:
         """Let the requests in flight finish (a while), then write their outcomes.
@@ -347,10 +353,11 @@ async def every(interval: float, action: Callable[[], Awaitable[Any]], what: str
         await asyncio.sleep(interval)
         try:
             await action()
+            OUTAGES.succeeded()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("%s failed; trying again in %.0f s", what, interval)
+        except Exception as exc:
+            OUTAGES.failed(what, exc)
 
 
 async def housekeeping(pool: asyncpg.Pool) -> None:

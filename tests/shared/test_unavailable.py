@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from shared.amqp import connect
 from shared.appkeys import REDIS
-from shared.dependencies import DEPENDENCIES, DependencyMonitor, classify
+from shared.dependencies import DEPENDENCIES, DependencyMonitor, RetryingLoopLog, classify
 from shared.envelope import ok
 from shared.logs import OneLine
 from shared.postgres import create_pool
@@ -154,6 +154,28 @@ async def test_a_pool_acquire_timeout_is_classified_as_postgres(settings: Settin
         await transaction.rollback()
     assert classify(closed.value) == "postgres"
     assert classify(ValueError("bad input")) is None
+
+
+async def test_a_retrying_loop_says_an_outage_once_each_way_and_a_bug_every_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    loop_log = RetryingLoopLog(logging.getLogger("tests.retrying_loop"))
+    caplog.set_level(logging.WARNING, logger="tests.retrying_loop")
+    for _ in range(50):  # a loop retrying every 0.1 s through a 5 s outage
+        with pytest.raises(ConnectionRefusedError) as refused:
+            await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
+        loop_log.failed("claiming due deliveries", refused.value)
+    loop_log.succeeded()
+    loop_log.succeeded()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("postgres unavailable (ConnectionRefusedError")
+    assert "claiming due deliveries waits until it is back" in lines[0]
+    assert lines[1].startswith("postgres available again after")
+    caplog.clear()
+    for _ in range(3):
+        loop_log.failed("making click batches", ValueError("a bug"))
+    assert [r.exc_info is not None for r in caplog.records] == [True, True, True]
 
 
 @pytest.fixture
