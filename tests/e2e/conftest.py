@@ -20,7 +20,15 @@ COUNTRY_HEADER = "CF-IPCountry"
 
 
 @pytest.fixture
-async def system(settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
+def e2e_settings(settings: Settings) -> Settings:
+    """The namespace the processes run in: this run's, unless a test module gives
+    its own (``tests.support.namespace.private_namespace``)."""
+    return settings
+
+
+@pytest.fixture
+async def system(e2e_settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
+    settings = e2e_settings
     # Its own Redis namespace (inside this run's): other suites' failed logins from
     # 127.0.0.1 must not count against this test's client. Its own AMQP names too:
     # publishers declare the durable queues, which hold what the other suites
@@ -41,17 +49,21 @@ async def system(settings: Settings, tmp_path: Path) -> AsyncIterator[RunningSys
 
 
 @pytest.fixture
-async def admin_key(pg_pool: asyncpg.Pool) -> str:
+async def admin_key(e2e_settings: Settings) -> str:
     """An admin made as the bootstrap would (the test database already has users)."""
     tag = secrets.token_hex(5)
-    async with pg_pool.acquire() as conn, conn.transaction():
-        made = await register(
-            conn,
-            username=f"e2eadmin{tag}",
-            email=f"e2eadmin{tag}@example.com",
-            password_hash=await hash_password_async("admin-pass"),
-            role="admin",
-        )
+    conn = await asyncpg.connect(e2e_settings.database_url)
+    try:
+        async with conn.transaction():
+            made = await register(
+                conn,
+                username=f"e2eadmin{tag}",
+                email=f"e2eadmin{tag}@example.com",
+                password_hash=await hash_password_async("admin-pass"),
+                role="admin",
+            )
+    finally:
+        await conn.close()
     return made.key.key
 
 

@@ -9,16 +9,27 @@ import csv
 import io
 import re
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from shared.settings import Settings
 from tests.support.api_calls import call
 from tests.support.cli_runner import FIXTURES, run_cli
+from tests.support.namespace import private_namespace
 from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def e2e_settings(settings: Settings) -> AsyncIterator[Settings]:
+    # A database of its own: the fixture exports' aliases are fixed, and other
+    # suites import the same files into the run's database (taken aliases there).
+    async with private_namespace(settings, "cliremote") as own:
+        yield own
 
 
 async def test_remote_import_export_and_operators(
