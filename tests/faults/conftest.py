@@ -20,6 +20,7 @@ from shared.settings import Settings
 from tests.e2e.conftest import add_user
 from tests.faults.harness import FaultRow, table
 from tests.support.api_calls import call
+from tests.support.figures import report_figure
 from tests.support.private_instances import PrivatePostgres, PrivateRabbitMQ, PrivateRedis
 from tests.support.system import RunningSystem, with_free_ports
 
@@ -95,11 +96,9 @@ async def stack(
         found = Stack(postgres, redis, rabbitmq, system, pool, key)
         yield found
         if found.rows:
-            reporter = request.config.pluginmanager.get_plugin("terminalreporter")
             text = table(found.rows)
             (base / "faults.md").write_text(text + "\n")
-            if reporter is not None:
-                reporter.write_line("\nfault suite figures:\n" + text)
+            report_figure(request.config, "fault suite:\n" + text)
     finally:
         if system is not None:
             await system.stop()
