@@ -235,86 +235,73 @@ def import_bitly(
     )  # fmt: skip
 
 
-@import_group.command("shlink")
-@click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--from", "source_url", help="A Shlink instance's base URL (its REST API).")
-@click.option("--source-key", help="That instance's API key.")
-@_common
-@click.pass_obj
-def import_shlink(
-    target: Target,
-    file: Path | None,
-    source_url: str | None,
-    source_key: str | None,
-    user: str | None,
-    failures: Path | None,
-    rename_taken: bool,
+def _file_or_api_importer(
+    name: str,
+    label: str,
+    doc: str,
+    read_file: Callable[[Path], Iterable[SourceLink]],
+    read_api: Callable[[aiohttp.ClientSession, str, str], AsyncIterator[SourceLink]],
+    *,
+    key_help: str,
+    file_has_header_row: bool,
 ) -> None:
-    """Shlink: its CSV (Long URL, Short code, Domain, Title, Tags) or its API."""
-    _file_or_api(file, source_url, source_key, "Shlink")
+    """``import <name> [FILE] [--from URL --source-key KEY]``: a tool whose links come
+    from an export file or from its own API."""
 
-    def links(session: aiohttp.ClientSession) -> Any:
-        if file is not None:
-            return sources.shlink_csv_links(file)
-        return sources.shlink_api_links(session, source_url or "", source_key or "")
+    @import_group.command(name, help=doc)
+    @click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
+    @click.option("--from", "source_url", help=f"A {label} instance's base URL (its API).")
+    @click.option("--source-key", help=key_help)
+    @_common
+    @click.pass_obj
+    def command(
+        target: Target,
+        file: Path | None,
+        source_url: str | None,
+        source_key: str | None,
+        user: str | None,
+        failures: Path | None,
+        rename_taken: bool,
+    ) -> None:
+        _file_or_api(file, source_url, source_key, label)
 
-    total = _count_rows(file) if file else None
-    run(_import(target, "shlink", links, user=user, failures=failures,
-                rename_taken=rename_taken, total=total))  # fmt: skip
+        def links(session: aiohttp.ClientSession) -> Any:
+            if file is not None:
+                return read_file(file)
+            return read_api(session, source_url or "", source_key or "")
 
-
-@import_group.command("kutt")
-@click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--from", "source_url", help="A Kutt instance's base URL (its API v2).")
-@click.option("--source-key", help="That instance's API key.")
-@_common
-@click.pass_obj
-def import_kutt(
-    target: Target,
-    file: Path | None,
-    source_url: str | None,
-    source_key: str | None,
-    user: str | None,
-    failures: Path | None,
-    rename_taken: bool,
-) -> None:
-    """Kutt: a saved answer of its links API (JSON), or the API itself."""
-    _file_or_api(file, source_url, source_key, "Kutt")
-
-    def links(session: aiohttp.ClientSession) -> Any:
-        if file is not None:
-            return sources.kutt_file_links(file)
-        return sources.kutt_api_links(session, source_url or "", source_key or "")
-
-    run(_import(target, "kutt", links, user=user, failures=failures,
-                rename_taken=rename_taken, total=None))  # fmt: skip
+        total = _count_rows(file) if file is not None and file_has_header_row else None
+        run(_import(target, name, links, user=user, failures=failures,
+                    rename_taken=rename_taken, total=total))  # fmt: skip
 
 
-@import_group.command("yourls")
-@click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--from", "source_url", help="A YOURLS instance's base URL (its API).")
-@click.option("--source-key", help="That instance's API signature token.")
-@_common
-@click.pass_obj
-def import_yourls(
-    target: Target,
-    file: Path | None,
-    source_url: str | None,
-    source_key: str | None,
-    user: str | None,
-    failures: Path | None,
-    rename_taken: bool,
-) -> None:
-    """YOURLS: a MySQL dump of its yourls_url table, or its API."""
-    _file_or_api(file, source_url, source_key, "YOURLS")
-
-    def links(session: aiohttp.ClientSession) -> Any:
-        if file is not None:
-            return sources.yourls_dump_links(file)
-        return sources.yourls_api_links(session, source_url or "", source_key or "")
-
-    run(_import(target, "yourls", links, user=user, failures=failures,
-                rename_taken=rename_taken, total=None))  # fmt: skip
+_file_or_api_importer(
+    "shlink",
+    "Shlink",
+    "Shlink: its CSV (Long URL, Short code, Domain, Title, Tags) or its REST API.",
+    sources.shlink_csv_links,
+    sources.shlink_api_links,
+    key_help="That instance's API key.",
+    file_has_header_row=True,
+)
+_file_or_api_importer(
+    "kutt",
+    "Kutt",
+    "Kutt: a saved answer of its links API (JSON), or the API itself (v2).",
+    sources.kutt_file_links,
+    sources.kutt_api_links,
+    key_help="That instance's API key.",
+    file_has_header_row=False,
+)
+_file_or_api_importer(
+    "yourls",
+    "YOURLS",
+    "YOURLS: a MySQL dump of its yourls_url table, or its API.",
+    sources.yourls_dump_links,
+    sources.yourls_api_links,
+    key_help="That instance's API signature token.",
+    file_has_header_row=False,
+)
 
 
 # --- operators --------------------------------------------------------------------
