@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
-from tests.e2e.conftest import add_user, admin_key  # noqa: F401 - the fixture
+from tests.e2e.conftest import add_user, admin_key, e2e_settings  # noqa: F401 - fixtures
 from tests.e2e.test_click_pipeline import FIREFOX_LINUX, SAFARI_IPHONE
 from tests.support.api_calls import call
 from tests.support.system import RunningSystem

@@ -9,7 +9,7 @@ import secrets
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import add_user, admin_key  # noqa: F401 - the fixture
+from tests.e2e.conftest import add_user, admin_key, e2e_settings  # noqa: F401 - fixtures
 from tests.e2e.test_click_pipeline import FIREFOX_LINUX, wait_for_clicks
 from tests.support.api_calls import call
 from tests.support.system import RunningSystem

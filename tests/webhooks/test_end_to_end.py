@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from shared.settings import Settings
-from tests.e2e.conftest import add_user, admin_key  # noqa: F401 - the fixture
+from tests.e2e.conftest import add_user, admin_key, e2e_settings  # noqa: F401 - fixtures
 from tests.support.api_calls import call
 from tests.support.system import RunningSystem, with_free_ports
 from tests.support.waiting import eventually
