@@ -4,7 +4,9 @@ request metrics, ops endpoints, and the resources it needs as cleanup contexts."
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import suppress
@@ -174,3 +176,50 @@ def serve(
         handle_signals=True,
         reuse_port=True,
     )
+
+
+async def serve_ops(runner: web.AppRunner, host: str, port: int) -> int:
+    """Serve a background process's ops endpoints on ``port``; when another copy on
+    this host has it already, on a free port instead (logged): a second copy never
+    dies of it."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        await web.TCPSite(runner, host, 0).start()
+        taken, port = port, int(runner.addresses[-1][1])
+        log.warning("ops port %s is taken (another copy?): serving it on %s", taken, port)
+    return port
+
+
+async def run_in_background(app: web.Application, settings: Settings, ops_port: int | None) -> None:
+    """Run ``app`` (its cleanup contexts own the work) until SIGTERM or SIGINT, its
+    ops endpoints served on ``ops_port`` when one is set; then close it gracefully."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        port = await serve_ops(runner, settings.host, ops_port) if ops_port else None
+        log.info("%s running (ops port: %s)", app[SERVICE_NAME], port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def serve_in_background(
+    app_factory: Callable[[Settings], web.Application],
+    *,
+    name: str,
+    ops_port: Callable[[Settings], int | None],
+) -> None:
+    """Run one background process (no public port): settings from the environment,
+    uvloop, graceful shutdown."""
+    settings = Settings.from_env()
+    configure_logging(name, settings.log_level, settings.log_format)
+    refuse_weak_secret(settings)
+    install_uvloop()
+    asyncio.run(run_in_background(app_factory(settings), settings, ops_port(settings)))

@@ -10,11 +10,9 @@ same way in its own process and inside a test."""
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import secrets
-import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
@@ -46,9 +44,8 @@ from shared.amqp import (
 from shared.appkeys import AMQP, METRICS_REGISTRY, PG_POOL, SETTINGS
 from shared.dates import utcnow
 from shared.dependencies import DEPENDENCY_CHECKS
-from shared.logs import configure_logging
 from shared.observability import CHECKS_BY_RESOURCE
-from shared.service import create_service_app, install_uvloop, refuse_weak_secret
+from shared.service import create_service_app, serve_in_background
 from shared.settings import Settings
 
 log = logging.getLogger("services.analytics.worker")
@@ -228,44 +225,8 @@ def create_worker_app(settings: Settings, *, worker_id: str | None = None) -> we
     return app
 
 
-async def serve_ops(runner: web.AppRunner, host: str, port: int) -> int:
-    """Serve the ops endpoints on ``port``; when another worker on this host has
-    it already, on a free port instead (logged): a second worker never dies of it."""
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        await web.TCPSite(runner, host, 0).start()
-        taken, port = port, int(runner.addresses[-1][1])
-        log.warning("ops port %s is taken (another worker?): serving it on %s", taken, port)
-    return port
-
-
-async def run(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then stop consuming, finish the batch in hand, close."""
-    runner = web.AppRunner(create_worker_app(settings), access_log=None)
-    await runner.setup()
-    try:
-        port = None
-        if settings.worker_metrics_port:
-            port = await serve_ops(runner, settings.host, settings.worker_metrics_port)
-        log.info("analytics worker consuming (ops port: %s)", port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("worker", settings.log_level, settings.log_format)
-    refuse_weak_secret(settings)
-    install_uvloop()
-    asyncio.run(run(settings))
+    serve_in_background(create_worker_app, name="worker", ops_port=lambda s: s.worker_metrics_port)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Final
@@ -23,10 +22,9 @@ from services.webhooks.resources import sender_ctx
 from services.webhooks.schedule import HOUSEKEEPING_INTERVAL, Dispatcher, every, housekeeping
 from shared.amqp import connect
 from shared.appkeys import AMQP, PG_POOL, SETTINGS
-from shared.logs import configure_logging
 from shared.observability import CHECKS_BY_RESOURCE, READY_CHECKS
 from shared.postgres import create_pool
-from shared.service import create_service_app, install_uvloop, refuse_weak_secret
+from shared.service import create_service_app, serve_in_background
 from shared.settings import Settings
 
 log = logging.getLogger("services.webhooks.delivery")
@@ -127,30 +125,10 @@ def create_delivery_app(settings: Settings) -> web.Application:
     return app
 
 
-async def run(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT; requests in flight get a grace period."""
-    runner = web.AppRunner(create_delivery_app(settings), access_log=None)
-    await runner.setup()
-    try:
-        if settings.webhook_delivery_port:
-            site = web.TCPSite(runner, settings.host, settings.webhook_delivery_port)
-            await site.start()
-        log.info("webhook delivery running (ops port: %s)", settings.webhook_delivery_port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("webhook-delivery", settings.log_level, settings.log_format)
-    refuse_weak_secret(settings)
-    install_uvloop()
-    asyncio.run(run(settings))
+    serve_in_background(
+        create_delivery_app, name="webhook-delivery", ops_port=lambda s: s.webhook_delivery_port
+    )
 
 
 if __name__ == "__main__":
