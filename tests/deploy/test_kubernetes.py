@@ -39,6 +39,8 @@ LEFT_AT_DEFAULT = {
     "RATE_LIMIT_CAPACITY": "the bucket of a plan that sets none",
     "RATE_LIMIT_WINDOW": "the bucket of a plan that sets none",
     "ADMIN_RATE_LIMIT_CAPACITY": "admins are not rate limited unless an operator says so",
+    "EDGE_FAST_CORE": "on: cached direct redirects answered by the fast core",
+    "EDGE_PROCESSES": "one process a pod: Kubernetes scales the edge by replicas",
     "PRINCIPAL_CACHE_TTL": "a key's principal cached 60 s (changes evict it at once)",
     "AUTH_FAILURE_LIMIT": "20 failed keys per client a minute",
     "CLICK_BATCH_SIZE": "the edge's batch to the broker",
@@ -74,9 +76,13 @@ PER_PROCESS = {
     "WORKER_METRICS_PORT": "worker",
     "WEBHOOK_DELIVERY_PORT": "webhook-delivery",
 }
-# Modules that read the environment: the settings, and the local runner, which
-# hands its whole environment to its children.
-ENVIRONMENT_READERS = {"shared/settings.py", "deploy/run_local.py"}
+# Modules that read the environment: the settings, and the two that hand their
+# whole environment to children (the local runner, the edge's extra processes).
+ENVIRONMENT_READERS = {
+    "shared/settings.py",
+    "deploy/run_local.py",
+    "services/links/edge/processes.py",
+}
 
 
 def rendered_id(overlay: str | None) -> str:
