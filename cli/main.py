@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aio_pika
 import aiohttp
 import click
 import orjson
@@ -418,57 +417,19 @@ def plan_edit(target: Target, plan_id: int, data: str) -> None:
 @main.command()
 @click.pass_obj
 def queues(target: Target) -> None:
-    """Queue depths (RabbitMQ) and the analytics worker's lag (local only)."""
-    if target.remote:
-        raise click.UsageError("queues are read on a machine of the platform (no --api)")
-    settings = Settings.from_env()
-    depths, lag = run(_queue_depths(settings))
+    """Queue depths (RabbitMQ) and how far behind the click counts are."""
+    data = _with_api(target, lambda api: api.ok("GET", "/api/system/queues"))["data"]
     table = Table("queue", "messages ready", "consumers")
-    for queue_name, (count, consumers) in depths.items():
-        table.add_row(queue_name, str(count), str(consumers))
+    for queue in data["queues"]:
+        absent = queue["messages"] is None
+        table.add_row(
+            queue["name"],
+            "absent" if absent else str(queue["messages"]),
+            "-" if absent else str(queue["consumers"]),
+        )
     console.print(table)
-    console.print(
-        "analytics worker lag: "
-        + (f"{lag:.2f} s (newest click of the last batch)" if lag is not None else "unknown")
-    )
-
-
-async def _queue_depths(settings: Settings) -> tuple[dict[str, tuple[Any, Any]], float | None]:
-    depths: dict[str, tuple[Any, Any]] = {}
-    try:
-        connection = await amqp.connect(settings)
-    except (aio_pika.exceptions.AMQPError, OSError) as exc:
-        raise CliError(f"cannot reach RabbitMQ at {settings.amqp_url}: {exc}") from exc
-    async with connection:
-        for local_name in QUEUES:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(amqp.name(settings, local_name), passive=True)
-            except aio_pika.exceptions.ChannelClosed:
-                depths[local_name] = ("absent", "-")
-                continue
-            result = queue.declaration_result
-            depths[local_name] = (result.message_count, result.consumer_count)
-            await channel.close()
-    return depths, await _worker_lag(settings)
-
-
-async def _worker_lag(settings: Settings) -> float | None:
-    if not settings.worker_metrics_port:
-        return None
-    url = f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
-            session.get(url) as resp,
-        ):
-            text = await resp.text()
-    except (aiohttp.ClientError, TimeoutError):
-        return None
-    for line in text.splitlines():
-        if line.startswith("analytics_event_lag_seconds "):
-            return float(line.split()[1])
-    return None
+    lag = data["workerLag"]
+    console.print("analytics worker lag: " + (f"{lag:.2f} s" if lag is not None else "unknown"))
 
 
 @main.group()

@@ -23,6 +23,7 @@ ROUTES: Final[Mapping[str, str]] = {
     "/api/contacts": ACCOUNTS,
     "/api/contact/": ACCOUNTS,
     "/api/team": ACCOUNTS,
+    "/api/system/": ACCOUNTS,
     "/api/urls": LINKS,
     "/api/url/": LINKS,
     "/api/domains": LINKS,

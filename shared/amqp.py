@@ -165,6 +165,25 @@ async def declare_topology(channel: aio_pika.abc.AbstractChannel, settings: Sett
         await declare_queue(channel, settings, queue)
 
 
+async def queue_depths(
+    connection: aio_pika.abc.AbstractConnection, settings: Settings
+) -> dict[str, tuple[int, int] | None]:
+    """Messages ready and consumers of each queue of :data:`QUEUES` (``None``: not
+    declared yet), read with passive declares: a refused one closes only its channel."""
+    depths: dict[str, tuple[int, int] | None] = {}
+    for local_name in QUEUES:
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(name(settings, local_name), passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            depths[local_name] = None
+            continue
+        result = queue.declaration_result
+        depths[local_name] = (int(result.message_count or 0), int(result.consumer_count or 0))
+        await channel.close()
+    return depths
+
+
 async def open_publisher(
     connection: aio_pika.abc.AbstractRobustConnection, settings: Settings
 ) -> EventPublisher:

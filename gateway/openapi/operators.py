@@ -1,5 +1,5 @@
-"""OpenAPI fragment: operator actions on users (accounts service), used by the
-``shortener`` command line."""
+"""OpenAPI fragment: operator actions on users and the state of the queues
+(accounts service), used by the ``shortener`` command line."""
 
 from __future__ import annotations
 
@@ -50,6 +50,51 @@ PATHS: Final[dict[str, Any]] = {
                 )
             },
             errors=(403, 404),
+        )
+    },
+    "/api/system/queues": {
+        "get": operation(
+            "Queue depths and worker lag",
+            tag=USERS_TAG,
+            operation_id="getQueues",
+            description=ADMIN_ONLY
+            + " Messages ready and consumers of each queue (null: not declared yet), and"
+            " how many seconds the click counts are behind (0 while no click waits; null"
+            " when the analytics service cannot say).",
+            responses={
+                "200": answer(
+                    success(
+                        {
+                            "data": obj(
+                                {
+                                    "queues": {
+                                        "type": "array",
+                                        "items": obj(
+                                            {
+                                                "name": {"type": "string"},
+                                                "messages": {"type": ["integer", "null"]},
+                                                "consumers": {"type": ["integer", "null"]},
+                                            },
+                                            required=["name", "messages", "consumers"],
+                                        ),
+                                    },
+                                    "workerLag": {"type": ["number", "null"]},
+                                },
+                                required=["queues", "workerLag"],
+                            )
+                        },
+                        required=["data"],
+                    ),
+                    example={
+                        "error": 0,
+                        "data": {
+                            "queues": [{"name": "analytics.clicks", "messages": 0, "consumers": 1}],
+                            "workerLag": 0.0,
+                        },
+                    },
+                )
+            },
+            errors=(403,),
         )
     },
 }

@@ -189,6 +189,22 @@ async def usage_of_owners(request: web.Request) -> web.Response:
     return json_response({"usage": {str(owner): item for owner, item in found.items()}})
 
 
+@routes.get("/internal/worker/progress")
+async def worker_progress(request: web.Request) -> web.Response:
+    """When the newest click the workers have counted happened (null: none yet):
+    with clicks waiting in the queue, how far behind real time the counts are."""
+    if principal(request).role != "service":
+        raise Forbidden("This endpoint is internal.")
+    async with request.app[PG_POOL].acquire() as conn:
+        newest = await conn.fetchval(NEWEST_COUNTED_CLICK)
+    return json_response({"newest_counted_at": newest.timestamp() if newest else None})
+
+
+# link_totals holds one row per clicked link: the newest of their last clicks is
+# the newest click counted, without reading the raw partitions.
+NEWEST_COUNTED_CLICK: Final = "SELECT max(last_click_at) FROM link_totals"
+
+
 @routes.post("/internal/stats/bio/{link_id}")
 async def bio_stats(request: web.Request) -> web.Response:
     """A bio page's figures: its views (the clicks of its link), and the clicks of

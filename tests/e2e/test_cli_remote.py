@@ -87,6 +87,11 @@ async def test_remote_import_export_and_operators(
         status, _, _ = await call(http, "GET", f"{api}/account", key)
         assert status == 401
 
+    remote_queues = await run_cli(settings, *remote, "queues")
+    assert remote_queues.code == 0, remote_queues.err
+    assert "analytics.clicks" in remote_queues.out
+    assert "analytics worker lag: " in remote_queues.out
+
     plans = await run_cli(settings, *remote, "plan", "list")
     assert plans.code == 0, plans.err
     assert "links" in plans.out

@@ -11,7 +11,8 @@ from gateway.permissions import NOT_IN_WORKSPACE, refusal
 
 # Each member's own business, or the administrators': never in an owner's workspace.
 OUTSIDE_WORKSPACES = re.compile(
-    r"/api/(account(/.*)?|users?(/.*)?|plans?(/.*)?|team/accept|team/workspaces|docs|openapi\.json)"
+    r"/api/(account(/.*)?|users?(/.*)?|plans?(/.*)?|system/.*|team/accept|team/workspaces|docs"
+    r"|openapi\.json)"
 )
 METHODS = ("get", "post", "put", "delete")
 
